@@ -1,0 +1,41 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+export OMP_THREAD_LIMIT ?= 1
+
+.PHONY: run test install system-deps lint bench-serve bench-ocr clean
+
+run: install
+	$(VENV)/bin/mlops serve
+
+test: install
+	$(PY) -m pytest
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@scripts/install-system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,rapidocr]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+lint: install
+	$(VENV)/bin/ruff check app functions infra tests bench
+	$(VENV)/bin/ruff format --check app functions infra tests bench
+	$(VENV)/bin/mypy
+
+bench-serve: install
+	$(PY) bench/serve.py
+
+bench-ocr: install
+	$(PY) bench/ocr.py
+
+clean:
+	rm -rf $(VENV) .mlops .pytest_cache

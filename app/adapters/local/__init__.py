@@ -1,0 +1,1 @@
+"""Local embedded adapters: filesystem objects and SQLite records."""

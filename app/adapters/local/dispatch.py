@@ -1,0 +1,58 @@
+"""In-process event delivery: the local stand-in for S3→SQS→Lambda and friends."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from app.domain.documents import DocumentStatus, DocumentUploaded, document_id_from_key
+from app.ports import DocumentRecords
+from app.services.model_holder import ModelUnavailableError
+from app.services.pipeline import DocumentPipeline
+
+log = logging.getLogger(__name__)
+
+
+class InProcessDispatcher:
+    """Runs the pipeline on a small thread pool (OCR is a subprocess, so threads suffice).
+
+    Example::
+
+        dispatcher = InProcessDispatcher(pipeline, records, workers=1)
+        dispatcher.resume()          # finish what a previous run accepted
+        dispatcher(event)            # what an upload calls
+    """
+
+    def __init__(self, pipeline: DocumentPipeline, records: DocumentRecords, *, workers: int):
+        self.pipeline = pipeline
+        self.records = records
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+
+    def __call__(self, event: DocumentUploaded) -> Future[None]:
+        return self.submit(document_id_from_key(event.key))
+
+    def submit(self, document_id: str) -> Future[None]:
+        return self._pool.submit(self._run, document_id)
+
+    def _run(self, document_id: str) -> None:
+        try:
+            self.pipeline.process(document_id)
+        except ModelUnavailableError:
+            log.warning("document %s waits: no model is loaded yet", document_id)
+        except Exception:
+            log.exception("document %s could not be processed", document_id)
+
+    def resume(self) -> int:
+        """Requeue work a previous process accepted but never finished; return the count."""
+        # This process is the only local worker, so anything "processing" now
+        # belongs to a process that died.
+        self.records.requeue_stuck(older_than_seconds=0)
+        pending = [r.id for r in self.records.list(status=DocumentStatus.PENDING, limit=1_000_000)]
+        for document_id in reversed(pending):  # oldest first
+            self.submit(document_id)
+        if pending:
+            log.info("resuming %d unfinished document(s)", len(pending))
+        return len(pending)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)

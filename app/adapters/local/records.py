@@ -1,0 +1,251 @@
+"""SQLite document records and feedback: the local stand-in for DynamoDB, Cosmos, Firestore."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.adapters.local.sqlite import SqliteDatabase
+from app.domain.documents import (
+    DocumentExistsError,
+    DocumentNotFoundError,
+    DocumentPrediction,
+    DocumentRecord,
+    DocumentStatus,
+    NewDocument,
+)
+from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.predictions import PredictionNotFoundError, PredictionRecord
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_record(row: sqlite3.Row) -> DocumentRecord:
+    prediction = None
+    if row["prediction"]:
+        prediction = DocumentPrediction(**json.loads(row["prediction"]))
+    return DocumentRecord(
+        id=row["id"],
+        owner=row["owner"],
+        object_key=row["object_key"],
+        filename=row["filename"],
+        media_type=row["media_type"],
+        size=row["size"],
+        status=DocumentStatus(row["status"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        text=row["text"],
+        language=row["language"],
+        prediction=prediction,
+        error=row["error"],
+        attempts=row["attempts"],
+    )
+
+
+class SqliteDocumentRecords:
+    def __init__(self, path: Path | SqliteDatabase) -> None:
+        self.db = path if isinstance(path, SqliteDatabase) else SqliteDatabase(path)
+
+    def create(self, document: NewDocument) -> DocumentRecord:
+        stamp = document.created_at.isoformat()
+        try:
+            with self.db.connect() as conn:
+                conn.execute(
+                    "INSERT INTO documents (id, owner, object_key, filename, media_type, size,"
+                    " status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        document.id,
+                        document.owner,
+                        document.object_key,
+                        document.filename,
+                        document.media_type,
+                        document.size,
+                        DocumentStatus.PENDING.value,
+                        stamp,
+                        stamp,
+                    ),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise DocumentExistsError(document.id) from exc
+        return self.get(document.id)
+
+    def get(self, document_id: str) -> DocumentRecord:
+        with self.db.connect() as conn:
+            row = conn.execute("SELECT * FROM documents WHERE id = ?", (document_id,)).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(document_id)
+        return _to_record(row)
+
+    def claim(self, document_id: str, *, lease_seconds: float) -> DocumentRecord | None:
+        now = time.time()
+        with self.db.connect() as conn:
+            cursor = conn.execute(
+                "UPDATE documents SET status = ?, claimed_at = ?, lease_until = ?,"
+                " attempts = attempts + 1, updated_at = ?"
+                " WHERE id = ? AND (status = ? OR (status = ? AND lease_until < ?))",
+                (
+                    DocumentStatus.PROCESSING.value,
+                    now,
+                    now + lease_seconds,
+                    _now().isoformat(),
+                    document_id,
+                    DocumentStatus.PENDING.value,
+                    DocumentStatus.PROCESSING.value,
+                    now,
+                ),
+            )
+            claimed = cursor.rowcount == 1
+            exists = claimed or conn.execute(
+                "SELECT 1 FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
+        if not exists:
+            raise DocumentNotFoundError(document_id)
+        return self.get(document_id) if claimed else None
+
+    def _finish(self, document_id: str, sets: str, values: tuple[object, ...]) -> DocumentRecord:
+        with self.db.connect() as conn:
+            cursor = conn.execute(
+                f"UPDATE documents SET {sets}, lease_until = NULL, updated_at = ? WHERE id = ?",
+                (*values, _now().isoformat(), document_id),
+            )
+        if cursor.rowcount == 0:
+            raise DocumentNotFoundError(document_id)
+        return self.get(document_id)
+
+    def complete(
+        self, document_id: str, *, text: str, language: str, prediction: DocumentPrediction
+    ) -> DocumentRecord:
+        return self._finish(
+            document_id,
+            "status = ?, text = ?, language = ?, prediction = ?, error = NULL",
+            (DocumentStatus.DONE.value, text, language, json.dumps(asdict(prediction))),
+        )
+
+    def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
+        return self._finish(
+            document_id, "status = ?, error = ?", (DocumentStatus.FAILED.value, reason)
+        )
+
+    def list(
+        self,
+        *,
+        owner: str | None = None,
+        status: DocumentStatus | None = None,
+        limit: int = 100,
+    ) -> Sequence[DocumentRecord]:
+        query, args = "SELECT * FROM documents WHERE 1 = 1", []
+        if owner is not None:
+            query += " AND owner = ?"
+            args.append(owner)
+        if status is not None:
+            query += " AND status = ?"
+            args.append(status.value)
+        query += " ORDER BY created_at DESC, rowid DESC LIMIT ?"
+        with self.db.connect() as conn:
+            rows = conn.execute(query, (*args, limit)).fetchall()
+        return [_to_record(row) for row in rows]
+
+    def requeue_stuck(self, *, older_than_seconds: float) -> int:
+        cutoff = time.time() - older_than_seconds
+        with self.db.connect() as conn:
+            cursor = conn.execute(
+                "UPDATE documents SET status = ?, lease_until = NULL, updated_at = ?"
+                " WHERE status = ? AND claimed_at <= ?",
+                (
+                    DocumentStatus.PENDING.value,
+                    _now().isoformat(),
+                    DocumentStatus.PROCESSING.value,
+                    cutoff,
+                ),
+            )
+        return cursor.rowcount
+
+
+class SqliteFeedbackStore:
+    def __init__(self, path: Path | SqliteDatabase) -> None:
+        self.db = path if isinstance(path, SqliteDatabase) else SqliteDatabase(path)
+
+    def record_predictions(self, predictions: Sequence[PredictionRecord]) -> None:
+        with self.db.connect() as conn:
+            conn.executemany(
+                "INSERT INTO predictions (id, owner, label, confidence, model_name,"
+                " model_version, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        p.id,
+                        p.owner,
+                        p.label,
+                        p.confidence,
+                        p.model_name,
+                        p.model_version,
+                        p.text,
+                        p.created_at.isoformat(),
+                    )
+                    for p in predictions
+                ],
+            )
+
+    def get_prediction(self, prediction_id: str) -> PredictionRecord:
+        with self.db.connect() as conn:
+            row = conn.execute(
+                "SELECT * FROM predictions WHERE id = ?", (prediction_id,)
+            ).fetchone()
+        if row is None:
+            raise PredictionNotFoundError(prediction_id)
+        return PredictionRecord(
+            id=row["id"],
+            owner=row["owner"],
+            label=row["label"],
+            confidence=row["confidence"],
+            model_name=row["model_name"],
+            model_version=row["model_version"],
+            text=row["text"],
+            created_at=datetime.fromisoformat(row["created_at"]),
+        )
+
+    def add(self, feedback: Feedback) -> Feedback:
+        with self.db.connect() as conn:
+            conn.execute(
+                "INSERT INTO feedback (id, subject, subject_id, owner, true_label,"
+                " predicted_label, model_version, text, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    feedback.id,
+                    feedback.subject.value,
+                    feedback.subject_id,
+                    feedback.owner,
+                    feedback.true_label,
+                    feedback.predicted_label,
+                    feedback.model_version,
+                    feedback.text,
+                    feedback.created_at.isoformat(),
+                ),
+            )
+        return feedback
+
+    def recent(self, limit: int) -> Sequence[Feedback]:
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM feedback ORDER BY seq DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [
+            Feedback(
+                id=row["id"],
+                subject=FeedbackSubject(row["subject"]),
+                subject_id=row["subject_id"],
+                owner=row["owner"],
+                true_label=row["true_label"],
+                predicted_label=row["predicted_label"],
+                model_version=row["model_version"],
+                text=row["text"],
+                created_at=datetime.fromisoformat(row["created_at"]),
+            )
+            for row in rows
+        ]

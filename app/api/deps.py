@@ -1,0 +1,40 @@
+"""Dependencies as ``Annotated`` aliases, so routes read as what they need."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.bootstrap import Container
+from app.domain.identity import LOCAL_PRINCIPAL, Principal
+from app.settings import Settings
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.container.settings
+    return settings
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller's identity.
+
+    This is the seam for JWT verification: with ``MLOPS_AUTH=off`` (local
+    mode) every caller is the local admin user.
+    """
+    principal: Principal = request.app.state.authenticate(request)
+    return principal
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+def local_user(_request: Request) -> Principal:
+    return LOCAL_PRINCIPAL

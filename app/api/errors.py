@@ -1,0 +1,93 @@
+"""One JSON error shape everywhere: ``{"error": {"code": ..., "message": ...}}``."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.domain.documents import DocumentNotFoundError
+from app.domain.predictions import PredictionNotFoundError, UnknownLabelError
+from app.services.documents import UploadRejectedError
+from app.services.feedback import DocumentNotReadyError
+from app.services.model_holder import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    503: "unavailable",
+}
+_UPLOAD_STATUS = {"empty": 422, "too_large": 413, "unsupported_type": 415}
+
+
+def error_response(status: int, message: str, code: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code or _CODES.get(status, "error"), "message": message}},
+        status_code=status,
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(parts) + "."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and message == "Not Found":
+            message = "No such resource; see /docs for the API."
+        if exc.status_code == 405:
+            message = "This method is not allowed on this path; see /docs for the API."
+        response = error_response(exc.status_code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, _validation_message(exc))
+
+    @app.exception_handler(DocumentNotFoundError)
+    @app.exception_handler(PredictionNotFoundError)
+    async def not_found(_: Request, exc: Exception) -> JSONResponse:
+        return error_response(404, str(exc))
+
+    @app.exception_handler(UnknownLabelError)
+    async def unknown_label(_: Request, exc: UnknownLabelError) -> JSONResponse:
+        return error_response(422, str(exc))
+
+    @app.exception_handler(DocumentNotReadyError)
+    async def not_ready(_: Request, exc: DocumentNotReadyError) -> JSONResponse:
+        return error_response(409, str(exc))
+
+    @app.exception_handler(UploadRejectedError)
+    async def upload_rejected(_: Request, exc: UploadRejectedError) -> JSONResponse:
+        return error_response(_UPLOAD_STATUS.get(exc.kind, 400), str(exc))
+
+    @app.exception_handler(ModelUnavailableError)
+    async def model_unavailable(_: Request, exc: ModelUnavailableError) -> JSONResponse:
+        return error_response(503, str(exc), "model_unavailable")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(
+            500, "The server hit an unexpected error; try again later.", "internal_error"
+        )

@@ -1,0 +1,76 @@
+"""The FastAPI application: ``create_app()`` for uvicorn, tests and the Lambda handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api.deps import local_user
+from app.api.errors import install_error_handlers
+from app.api.limits import BodySizeLimit
+from app.api.routes import documents, health, predict, predictions
+from app.bootstrap import Container, build_container
+from app.domain.models import ModelNotFoundError
+from app.observability import metrics
+from app.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+# Multipart framing around the file itself.
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+def _wire_metrics(container: Container) -> None:
+    container.holder.listeners.append(metrics.observe_model)
+    container.pipeline.on_finished = metrics.observe_document
+    container.predictions.on_predicted = lambda batch: metrics.observe_predictions(
+        batch.model,
+        [p.label for p in batch.predictions],
+        [p.confidence for p in batch.predictions],
+    )
+    container.feedback.on_feedback = metrics.observe_feedback
+
+
+def _load_model(container: Container) -> None:
+    try:
+        ref = container.holder.refresh()
+        log.info("serving model %s version %s", ref.name, ref.version)
+    except ModelNotFoundError as exc:
+        log.warning("%s /health answers 503 until a model is registered.", exc)
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = container or build_container(settings)
+        _wire_metrics(built)
+        app.state.container = built
+        _load_model(built)
+        if built.dispatcher is not None:
+            built.dispatcher.resume()
+        yield
+        built.close()
+
+    app = FastAPI(
+        title="mlops-multicloud document API",
+        version="1.0.0",
+        description="Classify business documents: OCR, cleaning and a model from the registry.",
+        lifespan=lifespan,
+    )
+    app.state.authenticate = local_user
+    install_error_handlers(app)
+    for router in (health.router, predict.router, documents.router, predictions.router):
+        app.include_router(router)
+
+    from prometheus_fastapi_instrumentator import Instrumentator
+
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
+        app, include_in_schema=False
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
+    return app

@@ -1,0 +1,51 @@
+from fastapi import APIRouter, File, UploadFile
+
+from app.api.deps import ContainerDep, CurrentUser
+from app.api.schemas import (
+    DocumentAccepted,
+    DocumentPublic,
+    ErrorResponse,
+    FeedbackPublic,
+    FeedbackRequest,
+)
+from app.services.documents import UploadRejectedError
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+_ERRORS = {
+    404: {"model": ErrorResponse},
+    409: {"model": ErrorResponse},
+    413: {"model": ErrorResponse},
+    415: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+}
+
+
+@router.post("", status_code=202, response_model=DocumentAccepted, responses=_ERRORS)
+async def upload_document(
+    user: CurrentUser, container: ContainerDep, file: UploadFile = File(...)
+) -> DocumentAccepted:
+    """Upload an image or PDF; OCR and classification run in the background."""
+    limit = container.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise UploadRejectedError("too_large", f"The file is over the {limit}-byte limit.")
+    record = container.documents.upload(user, file.filename, data)
+    return DocumentAccepted(id=record.id)
+
+
+@router.get("/{document_id}", response_model=DocumentPublic, responses=_ERRORS)
+def get_document(document_id: str, user: CurrentUser, container: ContainerDep) -> DocumentPublic:
+    """Poll a document: pending → processing → done (text, prediction) or failed (error)."""
+    return DocumentPublic.from_record(container.documents.get(user, document_id))
+
+
+@router.post(
+    "/{document_id}/feedback", status_code=201, response_model=FeedbackPublic, responses=_ERRORS
+)
+def document_feedback(
+    document_id: str, body: FeedbackRequest, user: CurrentUser, container: ContainerDep
+) -> FeedbackPublic:
+    """Give the true label of a processed document."""
+    fb = container.feedback.for_document(user, document_id, body.label)
+    return FeedbackPublic.from_feedback(fb)

@@ -1,0 +1,24 @@
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from app.api.deps import ContainerDep
+from app.api.schemas import ErrorResponse, HealthPublic, ModelPublic
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/health",
+    response_model=HealthPublic,
+    responses={503: {"model": HealthPublic, "description": "No model is loaded yet."}},
+)
+def health(container: ContainerDep) -> JSONResponse:
+    """Liveness and the model version loaded; 503 until a model is loaded."""
+    ref = container.holder.loaded
+    if ref is None:
+        return JSONResponse({"status": "unavailable", "model": None}, status_code=503)
+    body = HealthPublic(status="ok", model=ModelPublic(name=ref.name, version=ref.version))
+    return JSONResponse(body.model_dump())
+
+
+__all__ = ["router", "ErrorResponse"]

@@ -1,0 +1,162 @@
+"""``mlops``: serve the app, train the model, generate documents."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+from app.settings import Settings, SettingsError, load_settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("alembic", "mlflow", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _ensure_model(settings: Settings) -> None:
+    from app.adapters.mlflow_registry import MlflowModelSource
+    from app.domain.models import ModelNotFoundError
+    from app.training.train import TrainingRequest, train
+
+    source = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    try:
+        source.resolve(settings.model_alias)
+        return
+    except ModelNotFoundError:
+        if not settings.train_on_empty_registry:
+            print("No model is registered; /health answers 503 until `mlops train` runs.")
+            return
+    print("No model is registered yet: training the default model (first start only).", flush=True)
+    report = train(
+        settings,
+        TrainingRequest(
+            generate_per_class=settings.default_train_per_class,
+            heldout_per_class=settings.default_eval_per_class,
+        ),
+    )
+    print(report.summary(), flush=True)
+
+
+def _announce_when_ready(server: object, settings: Settings) -> None:
+    while not getattr(server, "started", False):
+        if getattr(server, "should_exit", False):
+            return
+        time.sleep(0.1)
+    port = settings.port
+    servers = getattr(server, "servers", [])
+    if servers and servers[0].sockets:
+        port = servers[0].sockets[0].getsockname()[1]
+    url = f"http://{settings.host}:{port}"
+    print(
+        f"\nServing on {url}  (API docs: {url}/docs, metrics: {url}/metrics)\n"
+        "Try it:\n"
+        f"  curl -s -X POST {url}/v1/predict -H 'Content-Type: application/json' \\\n"
+        "    -d '{\"texts\": [\"FACTURE N° F-2024-0113  Total TTC 1 234,56 EUR  TVA 20 %\"]}'\n"
+        f"  curl -s -F file=@scan.png {url}/v1/documents\n",
+        flush=True,
+    )
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from app.api.main import create_app
+
+    _ensure_model(settings)
+    if settings.auth.value == "off":
+        logging.getLogger("app").warning(
+            "authentication is OFF (local mode): every caller is the local admin user"
+        )
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    threading.Thread(target=_announce_when_ready, args=(server, settings), daemon=True).start()
+    server.run()
+    return 0 if server.started else 1
+
+
+def train_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.training.dataset import DatasetError
+    from app.training.train import TrainingRequest, train
+
+    request = TrainingRequest(
+        data=args.data,
+        generate_per_class=args.generate,
+        heldout_per_class=args.heldout,
+        seed=args.seed,
+        progress=not args.quiet,
+        promote=args.promote,
+    )
+    try:
+        report = train(settings, request)
+    except DatasetError as exc:
+        print(f"mlops train: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the API (trains a default model on first start)")
+    train_parser = commands.add_parser("train", help="train, score and register a model")
+    train_parser.add_argument(
+        "--data", type=Path, help="folder with one subfolder per class, or a CSV text,label"
+    )
+    train_parser.add_argument(
+        "--generate", type=int, metavar="N", help="add N generated documents per class"
+    )
+    train_parser.add_argument(
+        "--heldout", type=int, default=10, metavar="N",
+        help="unseen generated documents per class scored through OCR (default 10)",
+    )
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument(
+        "--promote", choices=["if-better", "always", "never"], default="if-better",
+        help="when the new version becomes champion (default: if it beats the champion)",
+    )
+    train_parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    commands.add_parser("generate", help="write a labelled folder of synthetic documents",
+                        add_help=False)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["generate"]:
+        from app.synth.dataset import main as generate_main
+
+        return generate_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"mlops: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    if args.command == "serve":
+        return serve(settings)
+    if args.command == "train":
+        if args.generate is not None and args.generate < 1:
+            print("mlops train: --generate must be at least 1.", file=sys.stderr)
+            return 2
+        return train_command(settings, args)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

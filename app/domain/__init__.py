@@ -1,0 +1,1 @@
+"""Domain types of the document service: no I/O, no SDKs."""

@@ -1,0 +1,109 @@
+"""Documents: what an upload becomes, and the event that starts its processing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+
+
+class DocumentStatus(str, Enum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class DocumentUploaded:
+    """The one event every cloud's upload notification is translated into."""
+
+    bucket: str
+    key: str
+    version: str  # etag or object version: together with bucket/key, the idempotency key
+    size: int
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.bucket}/{self.key}@{self.version}"
+
+
+@dataclass(frozen=True)
+class DocumentPrediction:
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    model_name: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: str
+    owner: str
+    object_key: str
+    filename: str
+    media_type: str
+    size: int
+    status: DocumentStatus
+    created_at: datetime
+    updated_at: datetime
+    text: str | None = None
+    language: str | None = None
+    prediction: DocumentPrediction | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    id: str
+    owner: str
+    object_key: str
+    filename: str
+    media_type: str
+    size: int
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class DocumentError(Exception):
+    """Base of document errors; the message is a sentence a user can act on."""
+
+
+class DocumentNotFoundError(DocumentError):
+    def __init__(self, document_id: str) -> None:
+        super().__init__(f"Document {document_id!r} was not found.")
+        self.document_id = document_id
+
+
+class DocumentExistsError(DocumentError):
+    def __init__(self, document_id: str) -> None:
+        super().__init__(f"Document {document_id!r} already exists.")
+        self.document_id = document_id
+
+
+class ObjectNotFoundError(DocumentError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Stored object {key!r} was not found.")
+        self.key = key
+
+
+class InvalidObjectKeyError(DocumentError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Object key {key!r} is not allowed: use letters, digits, '-', '_', '.', '/'.")
+        self.key = key
+
+
+UPLOAD_PREFIX = "uploads/"
+
+
+def object_key_for(document_id: str) -> str:
+    """Where a document's bytes live; user filenames never become part of a key."""
+    return f"{UPLOAD_PREFIX}{document_id}"
+
+
+def document_id_from_key(key: str) -> str:
+    """Inverse of :func:`object_key_for`, for keys coming back in storage events."""
+    if not key.startswith(UPLOAD_PREFIX) or "/" in key[len(UPLOAD_PREFIX) :]:
+        raise InvalidObjectKeyError(key)
+    return key[len(UPLOAD_PREFIX) :]

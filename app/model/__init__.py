@@ -1,0 +1,1 @@
+"""The document classifier: how it is built and how it is served from memory."""

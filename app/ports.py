@@ -1,0 +1,150 @@
+"""Ports: the small interfaces the core needs from the outside world.
+
+One adapter per cloud plus ``local`` implements each. Services depend on these
+Protocols only, so the same pipeline runs on a laptop, in a Lambda, an Azure
+Function or a Cloud Run service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from app.domain.documents import (
+        DocumentPrediction,
+        DocumentRecord,
+        DocumentStatus,
+        NewDocument,
+    )
+    from app.domain.feedback import Feedback
+    from app.domain.predictions import ModelRef, Prediction, PredictionRecord
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Blob storage for uploaded documents.
+
+    Example::
+
+        version = store.put("uploads/8f0c", b"%PDF-1.7...", content_type="application/pdf")
+        assert store.get("uploads/8f0c").startswith(b"%PDF")
+    """
+
+    bucket: str
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> str:
+        """Store ``data`` under ``key``; return its version (etag or generation)."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """Return the bytes under ``key``; raise ``ObjectNotFoundError`` if absent."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; deleting an absent key is not an error."""
+        ...
+
+
+@runtime_checkable
+class DocumentRecords(Protocol):
+    """The processing state of every uploaded document.
+
+    ``claim`` is the idempotency guard: of two deliveries of the same upload
+    event, exactly one gets the record back and processes it.
+
+    Example::
+
+        records.create(NewDocument(id="d1", owner="u1", object_key="uploads/d1", ...))
+        assert records.claim("d1", lease_seconds=300) is not None
+        assert records.claim("d1", lease_seconds=300) is None  # duplicate delivery
+    """
+
+    def create(self, document: NewDocument) -> DocumentRecord:
+        """Create a ``pending`` record; raise ``DocumentExistsError`` if the id is taken."""
+        ...
+
+    def get(self, document_id: str) -> DocumentRecord:
+        """Return the record; raise ``DocumentNotFoundError`` if absent."""
+        ...
+
+    def claim(self, document_id: str, *, lease_seconds: float) -> DocumentRecord | None:
+        """Atomically move a ``pending`` record (or a ``processing`` one whose lease
+        expired) to ``processing`` and return it; return ``None`` when another
+        worker holds it or it is finished."""
+        ...
+
+    def complete(
+        self, document_id: str, *, text: str, language: str, prediction: DocumentPrediction
+    ) -> DocumentRecord:
+        """Mark the record ``done`` with its text and prediction."""
+        ...
+
+    def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
+        """Mark the record ``failed`` with a reason a user can read."""
+        ...
+
+    def list(
+        self,
+        *,
+        owner: str | None = None,
+        status: DocumentStatus | None = None,
+        limit: int = 100,
+    ) -> Sequence[DocumentRecord]:
+        """Newest first, optionally filtered by owner and status."""
+        ...
+
+    def requeue_stuck(self, *, older_than_seconds: float) -> int:
+        """Move ``processing`` records claimed longer ago than this back to
+        ``pending`` (their worker died); return how many moved."""
+        ...
+
+
+@runtime_checkable
+class FeedbackStore(Protocol):
+    """Predictions served and the true labels users give back.
+
+    Example::
+
+        store.record_predictions([PredictionRecord(id="p1", ...)])
+        store.add(Feedback(id="f1", subject=FeedbackSubject.PREDICTION, subject_id="p1", ...))
+        assert store.recent(10)[0].subject_id == "p1"
+    """
+
+    def record_predictions(self, predictions: Sequence[PredictionRecord]) -> None: ...
+
+    def get_prediction(self, prediction_id: str) -> PredictionRecord:
+        """Raise ``PredictionNotFoundError`` if absent."""
+        ...
+
+    def add(self, feedback: Feedback) -> Feedback: ...
+
+    def recent(self, limit: int) -> Sequence[Feedback]:
+        """The ``limit`` newest feedback items, newest first."""
+        ...
+
+
+class Classifier(Protocol):
+    """A loaded model: pure in-memory inference."""
+
+    ref: ModelRef
+    labels: tuple[str, ...]
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+@runtime_checkable
+class ModelSource(Protocol):
+    """Where the serving model comes from (the MLflow registry in every deployment).
+
+    Example::
+
+        ref = source.resolve("champion")      # ModelRef(name="document-classifier", version="3")
+        model = source.load(ref)              # no registry call per request after this
+    """
+
+    def resolve(self, alias: str) -> ModelRef:
+        """Return the version behind ``alias``; raise ``ModelNotFoundError`` if none."""
+        ...
+
+    def load(self, ref: ModelRef) -> Classifier: ...

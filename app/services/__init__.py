@@ -1,0 +1,1 @@
+"""Services: the use cases, written against ports only."""

@@ -1,0 +1,99 @@
+"""Accepting uploads and answering for them."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.domain.documents import (
+    DocumentError,
+    DocumentNotFoundError,
+    DocumentRecord,
+    DocumentUploaded,
+    NewDocument,
+    object_key_for,
+)
+from app.domain.identity import Principal
+from app.ocr.sniff import sniff_media_type
+from app.ports import DocumentRecords, ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+class UploadRejectedError(DocumentError):
+    """The upload cannot be accepted; ``kind`` maps to the HTTP status."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "empty" | "too_large" | "unsupported_type"
+
+
+def display_filename(raw: str | None) -> str:
+    """A filename kept for display only: never used to build a path or key."""
+    name = unicodedata.normalize("NFC", raw or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable())[:200]
+    return name or "upload"
+
+
+@dataclass
+class DocumentService:
+    """Example::
+
+    record = service.upload(principal, "scan.png", data)   # record.status == "pending"
+    service.get(principal, record.id)
+    """
+
+    objects: ObjectStore
+    records: DocumentRecords
+    dispatch: Callable[[DocumentUploaded], None]
+    max_bytes: int
+
+    def upload(self, principal: Principal, filename: str | None, data: bytes) -> DocumentRecord:
+        if not data:
+            raise UploadRejectedError("empty", "The file is empty (0 bytes); choose another file.")
+        if len(data) > self.max_bytes:
+            raise UploadRejectedError(
+                "too_large",
+                f"The file is {len(data)} bytes; the limit is {self.max_bytes} bytes.",
+            )
+        media_type = sniff_media_type(data)
+        if media_type is None:
+            raise UploadRejectedError(
+                "unsupported_type",
+                "The file is not a supported image or PDF (PNG, JPEG, TIFF, WebP, BMP, GIF, PDF).",
+            )
+        document_id = uuid.uuid4().hex
+        key = object_key_for(document_id)
+        # The record comes first: in the cloud the storage event may arrive
+        # before this call returns, and it must find the record.
+        record = self.records.create(
+            NewDocument(
+                id=document_id,
+                owner=principal.subject,
+                object_key=key,
+                filename=display_filename(filename),
+                media_type=media_type,
+                size=len(data),
+            )
+        )
+        try:
+            version = self.objects.put(key, data, content_type=media_type)
+        except Exception:
+            self.records.fail(document_id, reason="The file could not be stored; upload it again.")
+            raise
+        self.dispatch(
+            DocumentUploaded(bucket=self.objects.bucket, key=key, version=version, size=len(data))
+        )
+        return record
+
+    def get(self, principal: Principal, document_id: str) -> DocumentRecord:
+        record = self.records.get(document_id)
+        # Someone else's document is reported as absent, not forbidden: its
+        # existence is not ours to reveal.
+        if not principal.can_see(record.owner):
+            raise DocumentNotFoundError(document_id)
+        return record

@@ -1,0 +1,129 @@
+"""One settings class for every process: the app, the OCR functions and the trainer.
+
+Defaults give the local embedded mode (data dir, SQLite, MLflow on SQLite + file
+artifacts), so `make run` needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Cloud(str, Enum):
+    LOCAL = "local"
+    AWS = "aws"
+    AZURE = "azure"
+    GCP = "gcp"
+
+
+class AuthMode(str, Enum):
+    OFF = "off"
+    REQUIRED = "required"
+
+
+class OcrEngineName(str, Enum):
+    TESSERACT = "tesseract"
+    RAPIDOCR = "rapidocr"
+
+
+class Settings(BaseSettings):
+    """Validated at start; read through :func:`get_settings`.
+
+    Example::
+
+        MLOPS_DATA_DIR=/srv/mlops MLOPS_OCR_ENGINE=rapidocr mlops serve
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MLOPS_", extra="ignore")
+
+    cloud: Cloud = Cloud.LOCAL
+    data_dir: Path = Path(".mlops")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+    # Model registry. Empty means the local MLflow under data_dir.
+    mlflow_tracking_uri: str = ""
+    model_name: str = "document-classifier"
+    model_alias: str = "champion"
+    train_on_empty_registry: bool = True
+    default_train_per_class: int = Field(400, ge=10)
+    default_eval_per_class: int = Field(10, ge=1)
+
+    # Document intake and OCR limits.
+    max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    max_image_pixels: int = Field(40_000_000, gt=0)
+    max_pdf_pages: int = Field(20, gt=0)
+    pdf_dpi: int = Field(200, ge=50, le=600)
+    ocr_engine: OcrEngineName = OcrEngineName.TESSERACT
+    ocr_languages: str = "eng+fra"
+    ocr_workers: int = Field(1, ge=1, le=16)
+
+    # Prediction limits.
+    max_texts_per_request: int = Field(100, ge=1)
+    max_text_chars: int = Field(100_000, ge=1)
+
+    # Identity (filled by the auth work; off in local mode).
+    auth: AuthMode = AuthMode.OFF
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_log_level(self) -> Settings:
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {self.log_level!r}")
+        self.log_level = self.log_level.upper()
+        return self
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def records_db(self) -> Path:
+        return self.data_dir / "records.sqlite3"
+
+    @property
+    def ocr_cache_dir(self) -> Path:
+        return self.data_dir / "ocr-cache"
+
+    @property
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def artifact_root(self) -> str:
+        return (self.data_dir / "mlartifacts").resolve().as_uri()
+
+
+class SettingsError(Exception):
+    """Settings that cannot start the service; the message is one line for the operator."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn pydantic's multi-line report into one line naming the env variable."""
+    parts = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        env = f"MLOPS_{field.upper()}" if err["loc"] else "settings"
+        parts.append(f"{env}: {err['msg']}")
+    return "Invalid settings: " + "; ".join(parts)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, raising :class:`SettingsError` with one line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Training the document classifier and registering it in MLflow."""

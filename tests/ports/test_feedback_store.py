@@ -1,0 +1,54 @@
+import pytest
+
+from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.predictions import PredictionNotFoundError, PredictionRecord
+from app.ports import FeedbackStore
+
+
+def prediction(pid: str) -> PredictionRecord:
+    return PredictionRecord(
+        id=pid,
+        owner="alice",
+        label="receipt",
+        confidence=0.8,
+        model_name="document-classifier",
+        model_version="1",
+        text="Ticket de caisse",
+    )
+
+
+def feedback(fid: str, subject_id: str, true_label: str) -> Feedback:
+    return Feedback(
+        id=fid,
+        subject=FeedbackSubject.PREDICTION,
+        subject_id=subject_id,
+        owner="alice",
+        true_label=true_label,
+        predicted_label="receipt",
+        model_version="1",
+        text="Ticket de caisse",
+    )
+
+
+def test_adapter_satisfies_the_port(feedback_store):
+    assert isinstance(feedback_store, FeedbackStore)
+
+
+def test_recorded_predictions_can_be_fetched(feedback_store):
+    feedback_store.record_predictions([prediction("p1"), prediction("p2")])
+    got = feedback_store.get_prediction("p2")
+    assert (got.label, got.model_version, got.text) == ("receipt", "1", "Ticket de caisse")
+
+
+def test_unknown_prediction_raises(feedback_store):
+    with pytest.raises(PredictionNotFoundError):
+        feedback_store.get_prediction("nope")
+
+
+def test_recent_returns_newest_first_and_limits(feedback_store):
+    for i, label in enumerate(["receipt", "invoice", "letter"]):
+        feedback_store.add(feedback(f"f{i}", f"p{i}", label))
+    recent = feedback_store.recent(2)
+    assert [f.id for f in recent] == ["f2", "f1"]
+    assert recent[0].correct is False
+    assert feedback_store.recent(10)[-1].correct is True

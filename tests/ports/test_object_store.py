@@ -1,0 +1,40 @@
+import pytest
+
+from app.domain.documents import InvalidObjectKeyError, ObjectNotFoundError
+from app.ports import ObjectStore
+
+
+def test_adapter_satisfies_the_port(object_store):
+    assert isinstance(object_store, ObjectStore)
+
+
+def test_put_then_get_returns_the_same_bytes(object_store):
+    version = object_store.put("uploads/a1", b"\x89PNG data", content_type="image/png")
+    assert version
+    assert object_store.get("uploads/a1") == b"\x89PNG data"
+
+
+def test_put_overwrites_and_changes_the_version(object_store):
+    first = object_store.put("uploads/a1", b"one", content_type="image/png")
+    second = object_store.put("uploads/a1", b"two", content_type="image/png")
+    assert object_store.get("uploads/a1") == b"two"
+    assert first != second
+
+
+def test_get_of_a_missing_key_raises_the_domain_error(object_store):
+    with pytest.raises(ObjectNotFoundError):
+        object_store.get("uploads/missing")
+
+
+def test_delete_removes_and_is_idempotent(object_store):
+    object_store.put("uploads/a1", b"x", content_type="image/png")
+    object_store.delete("uploads/a1")
+    object_store.delete("uploads/a1")
+    with pytest.raises(ObjectNotFoundError):
+        object_store.get("uploads/a1")
+
+
+@pytest.mark.parametrize("key", ["../escape", "uploads/../../etc/passwd", "/abs", "a//b", "a\\b"])
+def test_keys_that_could_escape_are_refused(object_store, key):
+    with pytest.raises(InvalidObjectKeyError):
+        object_store.put(key, b"x", content_type="image/png")
