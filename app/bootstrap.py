@@ -65,7 +65,9 @@ def build_reader(settings: Settings) -> Reader:
     from app.ocr.engines import get_engine
     from app.ocr.reader import read_document
 
-    kwargs = {"languages": settings.ocr_languages} if settings.ocr_engine.value == "tesseract" else {}
+    kwargs = (
+        {"languages": settings.ocr_languages} if settings.ocr_engine.value == "tesseract" else {}
+    )
     return functools.partial(
         read_document,
         engine=get_engine(settings.ocr_engine.value, **kwargs),

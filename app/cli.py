@@ -59,7 +59,7 @@ def _announce_when_ready(server: object, settings: Settings) -> None:
         f"\nServing on {url}  (API docs: {url}/docs, metrics: {url}/metrics)\n"
         "Try it:\n"
         f"  curl -s -X POST {url}/v1/predict -H 'Content-Type: application/json' \\\n"
-        "    -d '{\"texts\": [\"FACTURE N° F-2024-0113  Total TTC 1 234,56 EUR  TVA 20 %\"]}'\n"
+        '    -d \'{"texts": ["FACTURE N° F-2024-0113  Total TTC 1 234,56 EUR  TVA 20 %"]}\'\n'
         f"  curl -s -F file=@scan.png {url}/v1/documents\n",
         flush=True,
     )
@@ -121,17 +121,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--generate", type=int, metavar="N", help="add N generated documents per class"
     )
     train_parser.add_argument(
-        "--heldout", type=int, default=10, metavar="N",
+        "--heldout",
+        type=int,
+        default=10,
+        metavar="N",
         help="unseen generated documents per class scored through OCR (default 10)",
     )
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument(
-        "--promote", choices=["if-better", "always", "never"], default="if-better",
+        "--promote",
+        choices=["if-better", "always", "never"],
+        default="if-better",
         help="when the new version becomes champion (default: if it beats the champion)",
     )
     train_parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    commands.add_parser("generate", help="write a labelled folder of synthetic documents",
-                        add_help=False)
+    commands.add_parser(
+        "generate", help="write a labelled folder of synthetic documents", add_help=False
+    )
     return parser
 
 

@@ -6,7 +6,7 @@ artifacts), so `make run` needs no configuration at all.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,19 +14,19 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Cloud(str, Enum):
+class Cloud(StrEnum):
     LOCAL = "local"
     AWS = "aws"
     AZURE = "azure"
     GCP = "gcp"
 
 
-class AuthMode(str, Enum):
+class AuthMode(StrEnum):
     OFF = "off"
     REQUIRED = "required"
 
 
-class OcrEngineName(str, Enum):
+class OcrEngineName(StrEnum):
     TESSERACT = "tesseract"
     RAPIDOCR = "rapidocr"
 
@@ -75,7 +75,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_log_level(self) -> Settings:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError(f"log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {self.log_level!r}")
+            raise ValueError(
+                f"log_level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {self.log_level!r}"
+            )
         self.log_level = self.log_level.upper()
         return self
 

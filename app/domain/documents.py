@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class DocumentStatus(str, Enum):
+class DocumentStatus(StrEnum):
     PENDING = "pending"
     PROCESSING = "processing"
     DONE = "done"
@@ -90,7 +90,9 @@ class ObjectNotFoundError(DocumentError):
 
 class InvalidObjectKeyError(DocumentError):
     def __init__(self, key: str) -> None:
-        super().__init__(f"Object key {key!r} is not allowed: use letters, digits, '-', '_', '.', '/'.")
+        super().__init__(
+            f"Object key {key!r} is not allowed: use letters, digits, '-', '_', '.', '/'."
+        )
         self.key = key
 
 

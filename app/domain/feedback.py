@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class FeedbackSubject(str, Enum):
+class FeedbackSubject(StrEnum):
     DOCUMENT = "document"
     PREDICTION = "prediction"
 

@@ -35,7 +35,8 @@ class DocumentPipeline:
     Example::
 
         pipeline = DocumentPipeline(objects, records, reader, models)
-        pipeline.handle(DocumentUploaded(bucket="uploads", key="uploads/d1", version="e1", size=812))
+        event = DocumentUploaded(bucket="uploads", key="uploads/d1", version="e1", size=812)
+        pipeline.handle(event)
     """
 
     objects: ObjectStore

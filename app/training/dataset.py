@@ -103,7 +103,9 @@ def load_folder(
         for file in sorted(folder.rglob("*")):
             suffix = file.suffix.lower()
             if suffix in TEXT_SUFFIXES:
-                texts.append(LabelledText(clean_text(file.read_text("utf-8", "replace")), folder.name))
+                texts.append(
+                    LabelledText(clean_text(file.read_text("utf-8", "replace")), folder.name)
+                )
             elif suffix in DOCUMENT_SUFFIXES:
                 to_ocr.append((file, folder.name))
     results = ocr_files(
@@ -113,7 +115,7 @@ def load_folder(
         cache_root=cache_root,
         progress=progress,
     )
-    for (file, label), (text, error) in zip(to_ocr, results, strict=True):
+    for (_, label), (text, error) in zip(to_ocr, results, strict=True):
         if error is None and text.strip():
             texts.append(LabelledText(clean_text(text), label))
     return [t for t in texts if t.text]
@@ -133,7 +135,9 @@ def load_data(
             source, engine=engine, languages=languages, cache_root=cache_root, progress=progress
         )
     if len({r.label for r in rows}) < 2:
-        raise DatasetError(f"{source} holds fewer than two labelled classes; a classifier needs two.")
+        raise DatasetError(
+            f"{source} holds fewer than two labelled classes; a classifier needs two."
+        )
     unknown = sorted({r.label for r in rows} - set(DOCUMENT_CLASSES))
     if unknown:
         # Allowed (the model learns them), but worth saying: feedback only takes known classes.

@@ -17,7 +17,7 @@ class RegisteredVersion:
 class TrainingRegistry:
     """Example::
 
-    registry = TrainingRegistry(settings.tracking_uri, settings.artifact_root, "document-classifier")
+    registry = TrainingRegistry(settings.tracking_uri, settings.artifact_root, settings.model_name)
     version = registry.log(estimator, params, scores, sample_texts)
     registry.set_alias("champion", version.version)
     """
@@ -76,7 +76,9 @@ class TrainingRegistry:
             mlflow.log_params(params)
             for name, value in scores.items():
                 mlflow.log_metrics(value.as_metrics(name))
-                mlflow.log_figure(confusion_png(value, f"{name} confusion"), f"confusion_{name}.png")
+                mlflow.log_figure(
+                    confusion_png(value, f"{name} confusion"), f"confusion_{name}.png"
+                )
             info = mlflow.sklearn.log_model(
                 estimator,
                 name="model",
@@ -84,7 +86,10 @@ class TrainingRegistry:
                 input_example=example,
                 registered_model_name=self.model_name,
                 # Explicit requirements: inferring them starts a subprocess and costs seconds.
-                pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"],
+                pip_requirements=[
+                    f"scikit-learn=={sklearn.__version__}",
+                    f"pandas=={pd.__version__}",
+                ],
             )
         return RegisteredVersion(version=str(info.registered_model_version), run_id=run.info.run_id)
 

@@ -48,7 +48,8 @@ class TrainingReport:
 
     def summary(self) -> str:
         lines = [
-            f"registered version {self.version} (run {self.run_id}) trained on {self.train_size} texts"
+            f"registered version {self.version} (run {self.run_id})"
+            f" trained on {self.train_size} texts"
             f" in {self.seconds:.1f} s",
             f"held-out (image → OCR → classify, {self.heldout.support} unseen documents):"
             f" accuracy {self.heldout.accuracy:.3f}, macro-F1 {self.heldout.macro_f1:.3f}",
@@ -118,9 +119,7 @@ def train(settings: Settings, request: TrainingRequest) -> TrainingReport:
     estimator = build_estimator(seed=request.seed)
     import pandas as pd
 
-    estimator.fit(
-        pd.DataFrame({"text": [r.text for r in rows]}), [r.label for r in rows]
-    )
+    estimator.fit(pd.DataFrame({"text": [r.text for r in rows]}), [r.label for r in rows])
     scores = {"heldout": score(estimator, heldout)}
     scores.update({name: score(estimator, subset) for name, subset in extra_heldout.items()})
 

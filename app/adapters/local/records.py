@@ -102,9 +102,10 @@ class SqliteDocumentRecords:
                 ),
             )
             claimed = cursor.rowcount == 1
-            exists = claimed or conn.execute(
-                "SELECT 1 FROM documents WHERE id = ?", (document_id,)
-            ).fetchone()
+            exists = (
+                claimed
+                or conn.execute("SELECT 1 FROM documents WHERE id = ?", (document_id,)).fetchone()
+            )
         if not exists:
             raise DocumentNotFoundError(document_id)
         return self.get(document_id) if claimed else None

@@ -21,4 +21,4 @@ def health(container: ContainerDep) -> JSONResponse:
     return JSONResponse(body.model_dump())
 
 
-__all__ = ["router", "ErrorResponse"]
+__all__ = ["ErrorResponse", "router"]

@@ -1,7 +1,13 @@
 from fastapi import APIRouter, HTTPException
 
 from app.api.deps import ContainerDep, CurrentUser
-from app.api.schemas import ErrorResponse, ModelPublic, PredictionPublic, PredictRequest, PredictResponse
+from app.api.schemas import (
+    ErrorResponse,
+    ModelPublic,
+    PredictionPublic,
+    PredictRequest,
+    PredictResponse,
+)
 
 router = APIRouter(prefix="/v1", tags=["predictions"])
 
@@ -9,7 +15,11 @@ router = APIRouter(prefix="/v1", tags=["predictions"])
 @router.post(
     "/predict",
     response_model=PredictResponse,
-    responses={413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    responses={
+        413: {"model": ErrorResponse},
+        422: {"model": ErrorResponse},
+        503: {"model": ErrorResponse},
+    },
 )
 def predict(body: PredictRequest, user: CurrentUser, container: ContainerDep) -> PredictResponse:
     """Classify 1..N texts; one prediction per text, in order."""

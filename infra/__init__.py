@@ -1,0 +1,1 @@
+"""Pulumi programs per cloud (``infra/aws``, ``infra/azure``, ``infra/gcp``)."""

@@ -1,0 +1,56 @@
+import subprocess
+import sys
+
+import pytest
+
+from app.settings import Cloud, SettingsError, load_settings
+
+
+def test_defaults_are_the_local_embedded_mode(monkeypatch):
+    for key in list(__import__("os").environ):
+        if key.startswith("MLOPS_"):
+            monkeypatch.delenv(key)
+    settings = load_settings()
+    assert settings.cloud is Cloud.LOCAL
+    assert settings.tracking_uri.startswith("sqlite:///")
+    assert settings.artifact_root.startswith("file://")
+    assert settings.port == 8000 and settings.host == "127.0.0.1"
+
+
+def test_environment_uses_the_mlops_prefix(monkeypatch):
+    monkeypatch.setenv("MLOPS_MAX_PDF_PAGES", "3")
+    monkeypatch.setenv("MLOPS_OCR_ENGINE", "rapidocr")
+    settings = load_settings()
+    assert settings.max_pdf_pages == 3 and settings.ocr_engine.value == "rapidocr"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MLOPS_PORT", "eighty", "MLOPS_PORT"),
+        ("MLOPS_CLOUD", "openstack", "MLOPS_CLOUD"),
+        ("MLOPS_MAX_UPLOAD_BYTES", "-1", "MLOPS_MAX_UPLOAD_BYTES"),
+        ("MLOPS_LOG_LEVEL", "loud", "log_level"),
+    ],
+)
+def test_bad_settings_fail_with_one_line_naming_the_variable(monkeypatch, name, value, expected):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "\n" not in message and expected in message
+
+
+def test_mlops_cli_exits_2_with_one_line_on_bad_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve"],
+        env={"MLOPS_PORT": "eighty", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "MLOPS_PORT" in result.stderr
