@@ -1,0 +1,1 @@
+"""Content builders, one module per document class."""
