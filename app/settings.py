@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     max_pdf_pages: int = Field(20, gt=0)
     pdf_dpi: int = Field(200, ge=50, le=600)
     ocr_engine: OcrEngineName = OcrEngineName.TESSERACT
-    ocr_languages: str = "eng+fra"
+    ocr_languages: str = "fra+eng"
     ocr_workers: int = Field(1, ge=1, le=16)
 
     # Prediction limits.

@@ -2,7 +2,7 @@
 
 Run: `make bench-ocr` (or `.venv/bin/python bench/ocr.py --pages 6`).
 Ours is `app.ocr.reader.read_document` with the default engine settings; the
-anchor is the plain `tesseract` CLI on the same PNG pages (`-l eng+fra`,
+anchor is the plain `tesseract` CLI on the same PNG pages (same `-l` languages,
 OMP_THREAD_LIMIT=1). Both run pinned to one CPU core.
 Goal: <= 1.6 s/page, CER <= 1 % on clean pages and <= 5 % on degraded ones.
 """
@@ -70,6 +70,9 @@ def run_ours(pages: list[Page]) -> tuple[float, list[float]]:
 
 
 def run_cli(pages: list[Page]) -> tuple[float, list[float]]:
+    from app.settings import load_settings
+
+    languages = load_settings().ocr_languages
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for i, page in enumerate(pages):
@@ -79,7 +82,7 @@ def run_cli(pages: list[Page]) -> tuple[float, list[float]]:
         started = time.perf_counter()
         texts = [
             subprocess.run(
-                ["tesseract", str(p), "stdout", "-l", "eng+fra"],
+                ["tesseract", str(p), "stdout", "-l", languages],
                 capture_output=True,
                 text=True,
                 check=True,

@@ -76,7 +76,7 @@ class SklearnClassifier:
             predictions.append(
                 Prediction(
                     label=self.labels[best],
-                    confidence=float(row[best]),
+                    confidence=round(float(row[best]), 6),
                     probabilities={
                         label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)
                     },

@@ -15,8 +15,8 @@ def test_first_version_is_registered_as_champion_and_challenger(trained):
     settings = load_settings(data_dir=trained.data_dir)
     client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
     model = client.get_registered_model(settings.model_name)
-    assert model.aliases["champion"] == trained.report.version
-    assert model.aliases["challenger"] == trained.report.version
+    assert str(model.aliases["champion"]) == trained.report.version
+    assert str(model.aliases["challenger"]) == trained.report.version
     run = client.get_run(trained.report.run_id)
     assert run.data.metrics["heldout_accuracy"] == trained.report.heldout.accuracy
     assert "heldout_macro_f1" in run.data.metrics

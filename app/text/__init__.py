@@ -1,0 +1,1 @@
+"""Clean raw OCR text and detect its language (:mod:`.cleaning`)."""
