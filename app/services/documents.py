@@ -49,7 +49,7 @@ class DocumentService:
 
     objects: ObjectStore
     records: DocumentRecords
-    dispatch: Callable[[DocumentUploaded], None]
+    dispatch: Callable[[DocumentUploaded], object]
     max_bytes: int
 
     def upload(self, principal: Principal, filename: str | None, data: bytes) -> DocumentRecord:

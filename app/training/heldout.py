@@ -51,7 +51,7 @@ def heldout_texts(
 ) -> list[LabelledText]:
     from app.domain.labels import DOCUMENT_CLASSES, LANGUAGES
 
-    jobs = []
+    jobs: list[tuple[int, str, str, int, str, str, Path, int]] = []
     for label in DOCUMENT_CLASSES:
         for n in range(per_class):
             lang = LANGUAGES[n % len(LANGUAGES)]

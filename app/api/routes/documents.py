@@ -1,3 +1,5 @@
+from typing import Any
+
 from fastapi import APIRouter, File, UploadFile
 
 from app.api.deps import ContainerDep, CurrentUser
@@ -12,7 +14,7 @@ from app.services.documents import UploadRejectedError
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse},
     409: {"model": ErrorResponse},
     413: {"model": ErrorResponse},
