@@ -18,12 +18,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from PIL import Image
 
 from app.domain.labels import DOCUMENT_CLASSES
+from app.ocr.engines import get_engine
 from app.synth.documents import SyntheticDocument, make_document
 from app.synth.render import render_pages
 
-pytesseract = pytest.importorskip("pytesseract")
 if shutil.which("tesseract") is None:
     pytest.skip("tesseract is not installed", allow_module_level=True)
 
@@ -101,8 +102,8 @@ def test_light_degradation_stays_ocr_readable(monkeypatch: pytest.MonkeyPatch) -
     ]
     pages = [render_pages(doc, dpi=200, degrade="light")[0] for doc in docs]
 
-    def ocr(image: object) -> str:
-        return pytesseract.image_to_string(image, lang="eng+fra")
+    def ocr(image: Image.Image) -> str:
+        return get_engine("tesseract", languages="fra+eng").image_to_text(image)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         texts = list(pool.map(ocr, pages))
