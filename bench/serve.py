@@ -94,8 +94,14 @@ def start_mlflow(data_dir: Path) -> tuple[subprocess.Popen, str]:
 
     settings = load_settings(data_dir=data_dir)
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.tracking_uri}
-    mlflow_bin = str(Path(sys.executable).with_name("mlflow"))
+    venv_bin = str(Path(sys.executable).parent)
+    # mlflow serve execs `uvicorn` by name: the virtualenv's bin must be on PATH.
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+    }
+    mlflow_bin = str(Path(venv_bin) / "mlflow")
     proc = subprocess.Popen(
         [
             mlflow_bin,

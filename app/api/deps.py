@@ -11,18 +11,18 @@ from app.domain.identity import LOCAL_PRINCIPAL, Principal
 from app.settings import Settings
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.container.settings
     return settings
 
 
-def get_principal(request: Request) -> Principal:
-    """The caller's identity.
+async def get_principal(request: Request) -> Principal:
+    """The caller's identity (async: cheap dependencies skip FastAPI's thread pool).
 
     This is the seam for JWT verification: with ``MLOPS_AUTH=off`` (local
     mode) every caller is the local admin user.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -53,6 +54,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         _load_model(built)
         if built.dispatcher is not None:
             built.dispatcher.resume()
+        # Start-up leaves ~1M long-lived objects (MLflow, scikit-learn, the model);
+        # freezing them keeps full garbage collections off the request path.
+        gc.collect()
+        gc.freeze()
         yield
         built.close()
 

@@ -21,8 +21,14 @@ router = APIRouter(prefix="/v1", tags=["predictions"])
         503: {"model": ErrorResponse},
     },
 )
-def predict(body: PredictRequest, user: CurrentUser, container: ContainerDep) -> PredictResponse:
-    """Classify 1..N texts; one prediction per text, in order."""
+async def predict(
+    body: PredictRequest, user: CurrentUser, container: ContainerDep
+) -> PredictResponse:
+    """Classify 1..N texts; one prediction per text, in order.
+
+    ``async`` on purpose: the work is ~1 ms of CPU, cheaper on the event loop
+    than a hop through the thread pool.
+    """
     settings = container.settings
     if len(body.texts) > settings.max_texts_per_request:
         raise HTTPException(

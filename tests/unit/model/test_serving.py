@@ -26,7 +26,7 @@ def test_fast_path_probabilities_equal_the_pipeline(fitted):
     model = SklearnClassifier(ModelRef("m", "1"), fitted)
     assert model._direct is not None
     expected = fitted.predict_proba(pd.DataFrame({"text": texts}))
-    np.testing.assert_array_equal(model.predict_proba(texts), expected)
+    np.testing.assert_allclose(model.predict_proba(texts), expected, rtol=0, atol=1e-9)
 
 
 def test_one_prediction_per_text_with_labels_and_confidences(fitted):
