@@ -78,15 +78,7 @@ def start_ours(data_dir: Path) -> tuple[subprocess.Popen, str]:
         "MLOPS_PORT": str(port),
         "MLOPS_LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(url + "/health", proc)
-    return proc, url
+    return spawn([sys.executable, "-m", "app.cli", "serve"], env, port)
 
 
 def start_mlflow(data_dir: Path) -> tuple[subprocess.Popen, str]:
@@ -102,26 +94,13 @@ def start_mlflow(data_dir: Path) -> tuple[subprocess.Popen, str]:
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
     }
     mlflow_bin = str(Path(venv_bin) / "mlflow")
-    proc = subprocess.Popen(
-        [
-            mlflow_bin,
-            "models",
-            "serve",
-            "-m",
-            f"models:/{settings.model_name}@champion",
-            "--env-manager",
-            "local",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-w",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [mlflow_bin, "models", "serve", "-m", f"models:/{settings.model_name}@champion"]
+    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"]
+    return spawn(command, env, port)
+
+
+def spawn(command: list[str], env: dict[str, str], port: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/health", proc)
     return proc, url

@@ -2,13 +2,12 @@
 
 import pytest
 
+from app.domain.labels import DOCUMENT_CLASSES
 from app.synth.documents import make_document
 
 TEXTS = [
     make_document(label, "en" if i % 2 else "fr", 1000 + i).text
-    for i, label in enumerate(
-        ["invoice", "receipt", "resume", "identity_document", "letter", "bank_statement"]
-    )
+    for i, label in enumerate(DOCUMENT_CLASSES)
 ]
 
 
@@ -38,14 +37,7 @@ def test_generated_texts_get_their_own_labels(client):
     labels = [
         p["label"] for p in client.post("/v1/predict", json={"texts": TEXTS}).json()["predictions"]
     ]
-    assert labels == [
-        "invoice",
-        "receipt",
-        "resume",
-        "identity_document",
-        "letter",
-        "bank_statement",
-    ]
+    assert labels == list(DOCUMENT_CLASSES)
 
 
 @pytest.mark.parametrize(

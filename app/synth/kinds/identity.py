@@ -7,6 +7,7 @@ Field labels are often bilingual, as on real documents.
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app.synth.compose import Ctx, Pages
 from app.synth.formatting import MONTHS_ABBR
@@ -172,30 +173,21 @@ def build(ctx: Ctx) -> Pages:
             field(key, value)
 
     mrz_name = who.first.upper() if given.upper() == who.first.upper() else given
+    mrz_fields: dict[str, Any] = {
+        "state": state,
+        "number": number,
+        "birth": birth,
+        "sex": sex,
+        "expiry": expiry,
+        "nationality": state_nat,
+        "surname": who.last,
+        "given": mrz_name,
+    }
     lines: tuple[str, ...]
     if kind == "passport":
-        lines = td3(
-            state=state,
-            number=number,
-            birth=birth,
-            sex=sex,
-            expiry=expiry,
-            nationality=state_nat,
-            surname=who.last,
-            given=mrz_name,
-        )
+        lines = td3(**mrz_fields)
     else:
-        lines = td1(
-            code="ID" if kind == "id" else "IR",
-            state=state,
-            number=number,
-            birth=birth,
-            sex=sex,
-            expiry=expiry,
-            nationality=state_nat,
-            surname=who.last,
-            given=mrz_name,
-        )
+        lines = td1(code="ID" if kind == "id" else "IR", **mrz_fields)
     doc.space(0.5)
     for text in lines:
         doc.add(Line(text, role="mrz", group=back))
