@@ -45,7 +45,20 @@ def _ensure_model(settings: Settings) -> None:
     print(report.summary(), flush=True)
 
 
-def _announce_when_ready(server: object, settings: Settings) -> None:
+def _sample_document(settings: Settings) -> Path:
+    """A rendered invoice to try the upload with (made once, from the generator)."""
+    path = settings.data_dir / "samples" / "invoice.png"
+    if not path.exists():
+        from app.synth.documents import make_document
+        from app.synth.render import encode, render_pages
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pages = render_pages(make_document("invoice", "fr", 2024), dpi=200, degrade="light")
+        path.write_bytes(encode(pages, "png"))
+    return path.resolve()
+
+
+def _announce_when_ready(server: object, settings: Settings, sample: Path) -> None:
     while not getattr(server, "started", False):
         if getattr(server, "should_exit", False):
             return
@@ -60,7 +73,8 @@ def _announce_when_ready(server: object, settings: Settings) -> None:
         "Try it:\n"
         f"  curl -s -X POST {url}/v1/predict -H 'Content-Type: application/json' \\\n"
         '    -d \'{"texts": ["FACTURE N° F-2024-0113  Total TTC 1 234,56 EUR  TVA 20 %"]}\'\n'
-        f"  curl -s -F file=@scan.png {url}/v1/documents\n",
+        f"  curl -s -F file=@{sample} {url}/v1/documents\n"
+        f"  curl -s {url}/v1/documents/<id from the line above>\n",
         flush=True,
     )
 
@@ -83,7 +97,10 @@ def serve(settings: Settings) -> int:
         access_log=False,
     )
     server = uvicorn.Server(config)
-    threading.Thread(target=_announce_when_ready, args=(server, settings), daemon=True).start()
+    sample = _sample_document(settings)
+    threading.Thread(
+        target=_announce_when_ready, args=(server, settings, sample), daemon=True
+    ).start()
     server.run()
     return 0 if server.started else 1
 

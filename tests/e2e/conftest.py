@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -75,8 +76,23 @@ class AppProcess:
             match = re.search(r"Serving on (http://127\.0\.0\.1:\d+)", line)
             if match:
                 self.url = match.group(1)
+                # Keep draining the output so a chatty app never blocks on a full pipe.
+                threading.Thread(target=self._drain, daemon=True).start()
                 return self
         raise RuntimeError("app did not start:\n" + "".join(self.output))
+
+    def _drain(self) -> None:
+        assert self.proc is not None and self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+
+    def printed_commands(self, timeout: float = 5) -> list[str]:
+        """The ``curl`` lines the start-up banner told the user to try."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not any("documents/<id" in x for x in self.output):
+            time.sleep(0.05)
+        text = "".join(self.output).replace("\\\n", " ")
+        return [line.strip() for line in text.splitlines() if line.strip().startswith("curl ")]
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)

@@ -1,9 +1,13 @@
 """POST /v1/predict, prediction feedback, /health and /metrics over HTTP."""
 
+import json
+import subprocess
+
 import pytest
 
 from app.domain.labels import DOCUMENT_CLASSES
 from app.synth.documents import make_document
+from tests.e2e.conftest import wait_for_document
 
 TEXTS = [
     make_document(label, "en" if i % 2 else "fr", 1000 + i).text
@@ -84,3 +88,14 @@ def test_metrics_count_predictions_by_model_version(client, trained):
         f'mlops_model_info{{name="document-classifier",version="{trained.report.version}"}} 1.0'
         in text
     )
+
+
+def test_the_curl_commands_printed_at_start_work(app_process):
+    commands = app_process.printed_commands()
+    assert len(commands) == 3, commands
+    predict, upload, _poll = commands
+    out = subprocess.run(predict, shell=True, capture_output=True, text=True, check=True).stdout
+    assert json.loads(out)["predictions"][0]["label"] == "invoice"
+    out = subprocess.run(upload, shell=True, capture_output=True, text=True, check=True).stdout
+    with app_process.client() as client:
+        assert wait_for_document(client, json.loads(out)["id"])["prediction"]["label"] == "invoice"
