@@ -1,4 +1,4 @@
-"""``mlops``: serve the app, train the model, generate documents."""
+"""mlops: serve the app, train the model, generate documents."""
 
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["generate"]:
         from app.synth.dataset import main as generate_main
 
-        return generate_main(argv[1:])
+        return generate_main(argv[1:], prog="mlops generate")
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()

@@ -107,9 +107,9 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m app.synth") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m app.synth",
+        prog=prog,
         description="Render a synthetic dataset of business documents (PNG/JPEG/PDF).",
     )
     parser.add_argument("out", type=Path, help="output folder (created if missing)")
@@ -135,8 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # exits with status 2 on bad arguments
+def main(argv: list[str] | None = None, *, prog: str = "python -m app.synth") -> int:
+    args = build_parser(prog).parse_args(argv)  # exits with status 2 on bad arguments
     out = write_dataset(
         args.out,
         per_class=args.per_class,
