@@ -84,7 +84,22 @@ def serve(settings: Settings) -> int:
 
     from app.api.main import create_app
 
-    _ensure_model(settings)
+    if settings.auth.value != "off":
+        # Failing closed: accepting MLOPS_AUTH=required and then letting every
+        # caller in as admin would be worse than not starting.
+        print(
+            "mlops: MLOPS_AUTH=required needs JWT verification, which this build does not"
+            " have yet; unset MLOPS_AUTH to run locally without auth.",
+            file=sys.stderr,
+        )
+        return 2
+    from app.ocr.errors import EngineUnavailableError
+
+    try:
+        _ensure_model(settings)
+    except EngineUnavailableError as exc:
+        print(f"mlops: {exc}", file=sys.stderr)
+        return 2
     if settings.auth.value == "off":
         logging.getLogger("app").warning(
             "authentication is OFF (local mode): every caller is the local admin user"
@@ -106,6 +121,7 @@ def serve(settings: Settings) -> int:
 
 
 def train_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.ocr.errors import EngineUnavailableError
     from app.training.dataset import DatasetError
     from app.training.train import TrainingRequest, train
 
@@ -119,7 +135,7 @@ def train_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     try:
         report = train(settings, request)
-    except DatasetError as exc:
+    except (DatasetError, EngineUnavailableError) as exc:
         print(f"mlops train: {exc}", file=sys.stderr)
         return 2
     print(report.summary())

@@ -67,14 +67,8 @@ def format_date(day: dt.date, locale: str, style: str) -> str:
     lang = locale[:2]
     if style == "iso":
         return day.isoformat()
-    if style == "long":
-        month = MONTHS[lang][day.month - 1]
-        if locale == "en_US":
-            return f"{month} {day.day}, {day.year}"
-        first = "1er" if lang == "fr" and day.day == 1 else str(day.day)
-        return f"{first} {month} {day.year}"
-    if style == "abbr":
-        month = MONTHS_ABBR[lang][day.month - 1]
+    if style in ("long", "abbr"):
+        month = (MONTHS if style == "long" else MONTHS_ABBR)[lang][day.month - 1]
         if locale == "en_US":
             return f"{month} {day.day}, {day.year}"
         first = "1er" if lang == "fr" and day.day == 1 else str(day.day)

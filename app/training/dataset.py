@@ -58,7 +58,7 @@ def load_csv(path: Path) -> list[LabelledText]:
 
 def _ocr_file(args: tuple[Path, str, str, Path]) -> tuple[str, str | None]:
     """Worker: OCR one file (through the cache); returns (text, error)."""
-    from app.ocr.errors import UnreadableDocumentError
+    from app.ocr.errors import EngineUnavailableError, UnreadableDocumentError
     from app.settings import load_settings
 
     path, engine_name, languages, cache_root = args
@@ -73,6 +73,8 @@ def _ocr_file(args: tuple[Path, str, str, Path]) -> tuple[str, str | None]:
         return cached, None
     try:
         text = build_reader(settings)(data).text
+    except EngineUnavailableError:
+        raise  # every file would fail: stop with the install hint instead
     except UnreadableDocumentError as exc:
         return "", str(exc)
     return cache.put(data, text), None

@@ -18,6 +18,7 @@ FORMATS = ("png", "jpg", "pdf")
 def _render_and_read(args: tuple[int, str, str, int, str, str, Path, int]) -> LabelledText:
     index, label, lang, seed, engine, languages, cache_root, dpi = args
     from app.bootstrap import build_reader
+    from app.ocr.errors import EngineUnavailableError, UnreadableDocumentError
     from app.settings import load_settings
     from app.synth.documents import make_document
     from app.synth.render import encode, render_pages
@@ -33,7 +34,9 @@ def _render_and_read(args: tuple[int, str, str, int, str, str, Path, int]) -> La
         settings = load_settings(ocr_engine=engine, ocr_languages=languages, pdf_dpi=dpi)
         try:
             text = build_reader(settings)(data).text
-        except Exception:  # an unreadable page counts as a wrong answer, not a crash
+        except EngineUnavailableError:
+            raise  # no OCR at all is the operator's problem, not a 0 % score
+        except UnreadableDocumentError:  # an unreadable page counts as a wrong answer
             text = ""
         cache.put(data, text)
     return LabelledText(clean_text(text), label)

@@ -24,3 +24,17 @@ def test_generate_bad_format_exits_2_naming_the_command(tmp_path, capsys):
 def test_train_rejects_a_non_positive_generate(capsys):
     assert main(["train", "--generate", "0"]) == 2
     assert "--generate must be at least 1" in capsys.readouterr().err
+
+
+def test_serve_refuses_auth_required_rather_than_letting_everyone_in(monkeypatch, capsys):
+    monkeypatch.setenv("MLOPS_AUTH", "required")
+    assert main(["serve"]) == 2
+    assert "MLOPS_AUTH=required" in capsys.readouterr().err
+
+
+def test_train_without_tesseract_stops_with_the_install_hint(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MLOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract binary to be found
+    code = main(["train", "--generate", "10", "--heldout", "1", "--quiet"])
+    assert code == 2
+    assert "apt-get install" in capsys.readouterr().err
