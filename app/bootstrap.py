@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from app.adapters.local.dispatch import InProcessDispatcher
-from app.domain.documents import DocumentUploaded
-from app.ports import DocumentRecords, FeedbackStore, ModelSource, ObjectStore
+from app.domain.documents import DocumentRecord, DocumentUploaded
+from app.domain.jobs import TrainingJob
+from app.domain.predictions import ModelRef
+from app.ports import (
+    DocumentRecords,
+    FeedbackStore,
+    JobLauncher,
+    ModelRegistry,
+    ModelSource,
+    ObjectStore,
+)
 from app.services.documents import DocumentService
 from app.services.feedback import FeedbackService
-from app.services.model_holder import ModelHolder
+from app.services.model_holder import ModelHolder, ModelWatcher
+from app.services.models import ModelService
+from app.services.monitoring import MonitoringService
 from app.services.pipeline import DocumentPipeline, Reader
-from app.services.predictions import PredictionService
+from app.services.predictions import PredictionBatch, PredictionService
+from app.services.retraining import RetrainingPolicy, RetrainingService
 from app.settings import Cloud, Settings, SettingsError
 
 
@@ -22,6 +36,12 @@ class Adapters:
     records: DocumentRecords
     feedback: FeedbackStore
     models: ModelSource
+    registry: ModelRegistry
+    jobs: JobLauncher
+    # Run when the serving app starts and stops (local jobs left by a dead server,
+    # job subprocesses still running).
+    openers: list[Callable[[], object]] = field(default_factory=list)
+    closers: list[Callable[[], object]] = field(default_factory=list)
 
 
 @dataclass
@@ -33,11 +53,26 @@ class Container:
     predictions: PredictionService
     feedback: FeedbackService
     documents: DocumentService
+    monitoring: MonitoringService
+    retraining: RetrainingService
+    models: ModelService
+    watcher: ModelWatcher
     dispatcher: InProcessDispatcher | None = None
 
+    def start(self) -> None:
+        """Background work of a serving process; the OCR functions never call this."""
+        for open_ in self.adapters.openers:
+            open_()
+        if self.dispatcher is not None:
+            self.dispatcher.resume()
+        self.watcher.start()
+
     def close(self) -> None:
+        self.watcher.stop()
         if self.dispatcher is not None:
             self.dispatcher.shutdown(wait=False)
+        for close in self.adapters.closers:
+            close()
 
 
 def build_adapters(settings: Settings) -> Adapters:
@@ -46,18 +81,39 @@ def build_adapters(settings: Settings) -> Adapters:
             f"MLOPS_CLOUD={settings.cloud.value} is not available in this build:"
             " use MLOPS_CLOUD=local."
         )
+    from app.adapters.local.jobs import SubprocessJobLauncher
     from app.adapters.local.objects import LocalObjectStore
     from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
     from app.adapters.local.sqlite import SqliteDatabase
     from app.adapters.mlflow_registry import MlflowModelSource
 
     db = SqliteDatabase(settings.records_db)
+    registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    jobs = SubprocessJobLauncher(db, settings.jobs_dir, env=training_environment(settings))
     return Adapters(
         objects=LocalObjectStore(settings.objects_dir),
         records=SqliteDocumentRecords(db),
         feedback=SqliteFeedbackStore(db),
-        models=MlflowModelSource(settings.tracking_uri, settings.model_name),
+        models=registry,
+        registry=registry,
+        jobs=jobs,
+        openers=[jobs.recover],
+        closers=[jobs.shutdown],
     )
+
+
+def training_environment(settings: Settings) -> dict[str, str]:
+    """The environment of a training job: this process's, with the settings that
+    decide where data and models live made explicit (they may come from code)."""
+    return {
+        **os.environ,
+        "MLOPS_CLOUD": settings.cloud.value,
+        "MLOPS_DATA_DIR": str(settings.data_dir.resolve()),
+        "MLOPS_MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "MLOPS_MODEL_NAME": settings.model_name,
+        "MLOPS_OCR_ENGINE": settings.ocr_engine.value,
+        "MLOPS_OCR_LANGUAGES": settings.ocr_languages,
+    }
 
 
 def build_reader(settings: Settings) -> Reader:
@@ -92,13 +148,46 @@ def build_container(settings: Settings, adapters: Adapters | None = None) -> Con
     dispatcher: InProcessDispatcher | None = None
     if settings.cloud is Cloud.LOCAL:
         dispatcher = InProcessDispatcher(pipeline, adapters.records, workers=settings.ocr_workers)
+    monitoring = MonitoringService(
+        feedback=adapters.feedback,
+        models=holder,
+        window=settings.monitoring_window,
+        drift_window=settings.drift_window,
+        drift_min_inputs=settings.drift_min_inputs,
+        threshold=settings.retrain_accuracy_threshold,
+        min_labels=settings.retrain_min_labels,
+    )
+    retraining = RetrainingService(
+        monitoring=monitoring,
+        jobs=adapters.jobs,
+        policy=RetrainingPolicy(
+            enabled=settings.auto_retrain,
+            cooldown_seconds=settings.retrain_cooldown_seconds,
+            generate_per_class=settings.retrain_generate_per_class,
+            heldout_per_class=settings.retrain_heldout_per_class,
+            promote=settings.retrain_promote.value,
+        ),
+    )
+    predictions = PredictionService(models=holder, store=adapters.feedback)
+    feedback = FeedbackService(records=adapters.records, store=adapters.feedback)
+    predictions.listeners.append(lambda batch: _observe_batch(monitoring, batch))
+    pipeline.listeners.append(lambda record: _observe_document(monitoring, record))
+    feedback.listeners.append(retraining.on_feedback)
+    from app.adapters.local.jobs import SubprocessJobLauncher
+
+    if isinstance(adapters.jobs, SubprocessJobLauncher):
+        adapters.jobs.on_finished = lambda job: _after_job(holder, job)
     return Container(
         settings=settings,
         adapters=adapters,
         holder=holder,
         pipeline=pipeline,
-        predictions=PredictionService(models=holder, store=adapters.feedback),
-        feedback=FeedbackService(records=adapters.records, store=adapters.feedback),
+        predictions=predictions,
+        feedback=feedback,
+        monitoring=monitoring,
+        retraining=retraining,
+        models=ModelService(registry=adapters.registry, holder=holder),
+        watcher=ModelWatcher(holder, settings.model_poll_seconds),
         documents=DocumentService(
             objects=adapters.objects,
             records=adapters.records,
@@ -107,6 +196,28 @@ def build_container(settings: Settings, adapters: Adapters | None = None) -> Con
         ),
         dispatcher=dispatcher,
     )
+
+
+def _observe_batch(monitoring: MonitoringService, batch: PredictionBatch) -> None:
+    monitoring.observe(
+        batch.model,
+        [p.label for p in batch.predictions],
+        [p.confidence for p in batch.predictions],
+        batch.texts,
+    )
+
+
+def _observe_document(monitoring: MonitoringService, record: DocumentRecord) -> None:
+    if record.prediction is not None:
+        p = record.prediction
+        ref = ModelRef(p.model_name, p.model_version)
+        monitoring.observe(ref, [p.label], [p.confidence], [record.text or ""])
+
+
+def _after_job(holder: ModelHolder, job: TrainingJob) -> None:
+    """A job that promoted its version is served at once, without waiting for the poll."""
+    if job.promoted:
+        holder.refresh()
 
 
 def _delivered_by_storage_events(event: DocumentUploaded) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import threading
@@ -132,6 +133,7 @@ def train_command(settings: Settings, args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
         promote=args.promote,
+        include_feedback=args.with_feedback,
     )
     try:
         report = train(settings, request)
@@ -139,6 +141,8 @@ def train_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"mlops train: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
+    if args.report_json is not None:
+        args.report_json.write_text(json.dumps(report.to_dict(), indent=2))
     return 0
 
 
@@ -166,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["if-better", "always", "never"],
         default="if-better",
         help="when the new version becomes champion (default: if it beats the champion)",
+    )
+    train_parser.add_argument(
+        "--with-feedback",
+        action="store_true",
+        help="add the texts users labelled through feedback (newest label wins per text)",
+    )
+    train_parser.add_argument(
+        "--report-json", type=Path, metavar="FILE", help="also write the outcome as JSON here"
     )
     train_parser.add_argument("--quiet", action="store_true", help="no progress bars")
     commands.add_parser(

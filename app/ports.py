@@ -18,7 +18,10 @@ if TYPE_CHECKING:
         NewDocument,
     )
     from app.domain.feedback import Feedback
+    from app.domain.jobs import TrainingJob, TrainingJobRequest
+    from app.domain.models import ModelVersionInfo
     from app.domain.predictions import ModelRef, Prediction, PredictionRecord
+    from app.services.drift import ReferenceProfile
 
 
 @runtime_checkable
@@ -119,16 +122,22 @@ class FeedbackStore(Protocol):
 
     def add(self, feedback: Feedback) -> Feedback: ...
 
-    def recent(self, limit: int) -> Sequence[Feedback]:
-        """The ``limit`` newest feedback items, newest first."""
+    def recent(self, limit: int, *, model_version: str | None = None) -> Sequence[Feedback]:
+        """The ``limit`` newest feedback items, newest first, optionally only those
+        about predictions of one model version."""
         ...
 
 
 class Classifier(Protocol):
-    """A loaded model: pure in-memory inference."""
+    """A loaded model: pure in-memory inference.
+
+    ``profile`` describes its training inputs, for drift; ``None`` when the
+    registry has none for this version.
+    """
 
     ref: ModelRef
     labels: tuple[str, ...]
+    profile: ReferenceProfile | None
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
 
@@ -148,3 +157,60 @@ class ModelSource(Protocol):
         ...
 
     def load(self, ref: ModelRef) -> Classifier: ...
+
+
+@runtime_checkable
+class ModelRegistry(Protocol):
+    """The admin side of the registry: list versions, move aliases.
+
+    Example::
+
+        [v.version for v in registry.versions()]   # ['3', '2', '1'], newest first
+        registry.set_alias("champion", "2")        # rollback = promote an older one
+    """
+
+    model_name: str
+
+    def versions(self) -> Sequence[ModelVersionInfo]:
+        """Registered versions, newest first, with aliases and training metrics."""
+        ...
+
+    def alias_version(self, alias: str) -> str | None:
+        """The version behind ``alias``, or ``None``."""
+        ...
+
+    def set_alias(self, alias: str, version: str) -> None:
+        """Point ``alias`` at ``version``; raise ``ModelNotFoundError`` if it does not exist."""
+        ...
+
+
+@runtime_checkable
+class JobLauncher(Protocol):
+    """Starts ``mlops train`` somewhere and follows it: a local subprocess, an ECS
+    task, a Container Apps job or a Cloud Run job.
+
+    Example::
+
+        job = launcher.start(request, cooldown_seconds=3600)   # None: cooling down
+        launcher.get(job.id).status                            # JobStatus.RUNNING
+    """
+
+    def start(
+        self, request: TrainingJobRequest, *, cooldown_seconds: float | None = None
+    ) -> TrainingJob | None:
+        """Queue and start a job and return it.
+
+        With ``cooldown_seconds``, start it only if no job is queued or running and
+        no automatically triggered job was created in that many seconds; return
+        ``None`` otherwise. The check and the start are one atomic step, so
+        replicas reacting to the same feedback start one job between them.
+        """
+        ...
+
+    def get(self, job_id: str) -> TrainingJob:
+        """The job with its current status and log tail; raise ``JobNotFoundError``."""
+        ...
+
+    def list(self, limit: int = 20) -> Sequence[TrainingJob]:
+        """Newest first."""
+        ...

@@ -31,6 +31,14 @@ class OcrEngineName(StrEnum):
     RAPIDOCR = "rapidocr"
 
 
+class PromotePolicy(StrEnum):
+    """When a newly trained version becomes champion."""
+
+    IF_BETTER = "if-better"
+    ALWAYS = "always"
+    NEVER = "never"
+
+
 class Settings(BaseSettings):
     """Validated at start; read through :func:`get_settings`.
 
@@ -67,6 +75,19 @@ class Settings(BaseSettings):
     max_texts_per_request: int = Field(100, ge=1)
     max_text_chars: int = Field(100_000, ge=1)
 
+    # Monitoring and the retraining loop.
+    monitoring_window: int = Field(200, ge=1, description="feedback labels in the rolling accuracy")
+    drift_window: int = Field(500, ge=10, description="recent inputs compared with training data")
+    drift_min_inputs: int = Field(30, ge=1, description="inputs needed before drift is reported")
+    retrain_accuracy_threshold: float = Field(0.8, ge=0, le=1)
+    retrain_min_labels: int = Field(30, ge=1)
+    retrain_cooldown_seconds: float = Field(3600, ge=0)
+    auto_retrain: bool = True
+    retrain_generate_per_class: int = Field(400, ge=1)
+    retrain_heldout_per_class: int = Field(10, ge=1)
+    retrain_promote: PromotePolicy = PromotePolicy.IF_BETTER
+    model_poll_seconds: float = Field(30, ge=0, description="0 turns registry polling off")
+
     # Identity (filled by the auth work; off in local mode).
     auth: AuthMode = AuthMode.OFF
 
@@ -98,6 +119,10 @@ class Settings(BaseSettings):
         if self.mlflow_tracking_uri:
             return self.mlflow_tracking_uri
         return f"sqlite:///{(self.data_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.data_dir / "jobs"
 
     @property
     def artifact_root(self) -> str:

@@ -6,11 +6,25 @@ only when a model is actually resolved.
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.domain.models import ModelNotFoundError
+from app.domain.models import ModelNotFoundError, ModelVersionInfo
 from app.domain.predictions import ModelRef
 from app.model.serving import SklearnClassifier
+from app.services.drift import ReferenceProfile
+
+log = logging.getLogger(__name__)
+
+PROFILE_ARTIFACT = "reference_profile.json"
+# Listing more than this many versions in the admin API is not useful.
+MAX_VERSIONS = 100
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -18,6 +32,9 @@ if TYPE_CHECKING:
 
 class MlflowModelSource:
     """Resolves aliases through the registry; loads artifacts straight from the store.
+
+    It is both the :class:`~app.ports.ModelSource` the serving path uses and the
+    :class:`~app.ports.ModelRegistry` the admin routes use.
 
     Example::
 
@@ -35,6 +52,8 @@ class MlflowModelSource:
         if self._client_instance is None:
             from mlflow import MlflowClient
 
+            # A serving process has no terminal to draw download progress bars on.
+            os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
             self._client_instance = MlflowClient(
                 tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
             )
@@ -53,7 +72,74 @@ class MlflowModelSource:
         return ModelRef(name=self.model_name, version=str(version.version))
 
     def load(self, ref: ModelRef) -> SklearnClassifier:
-        return SklearnClassifier(ref, self.load_estimator(ref))
+        return SklearnClassifier(ref, self.load_estimator(ref), profile=self.load_profile(ref))
+
+    def load_profile(self, ref: ModelRef) -> ReferenceProfile | None:
+        """The training-data profile logged with the version, for drift; ``None`` if absent."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            run_id = self.client.get_model_version(ref.name, ref.version).run_id
+            if not run_id:
+                return None
+            with tempfile.TemporaryDirectory() as tmp:
+                path = self.client.download_artifacts(run_id, PROFILE_ARTIFACT, tmp)
+                return ReferenceProfile.from_dict(json.loads(Path(path).read_text()))
+        except (MlflowException, OSError, KeyError, ValueError) as exc:
+            log.info("version %s: no drift profile (%s)", ref.version, exc)
+            return None
+
+    # --- ModelRegistry -------------------------------------------------------
+
+    def versions(self) -> Sequence[ModelVersionInfo]:
+        found = self.client.search_model_versions(
+            f"name = '{self.model_name}'", max_results=MAX_VERSIONS
+        )
+        versions = sorted(found, key=lambda v: int(v.version), reverse=True)
+        # Search results carry no aliases; the registered model has them all.
+        aliases: dict[str, list[str]] = {}
+        if versions:
+            registered = self.client.get_registered_model(self.model_name)
+            for alias, version in (registered.aliases or {}).items():
+                aliases.setdefault(str(version), []).append(alias)
+        return [
+            ModelVersionInfo(
+                version=str(v.version),
+                aliases=tuple(sorted(aliases.get(str(v.version), ()))),
+                run_id=v.run_id or "",
+                created_at=datetime.fromtimestamp(v.creation_timestamp / 1000, UTC),
+                metrics=self._run_metrics(v.run_id),
+                tags=dict(v.tags or {}),
+            )
+            for v in versions
+        ]
+
+    def _run_metrics(self, run_id: str | None) -> dict[str, float]:
+        from mlflow.exceptions import MlflowException
+
+        if not run_id:
+            return {}
+        try:
+            return dict(sorted(self.client.get_run(run_id).data.metrics.items()))
+        except MlflowException:
+            return {}
+
+    def alias_version(self, alias: str) -> str | None:
+        try:
+            return self.resolve(alias).version
+        except ModelNotFoundError:
+            return None
+
+    def set_alias(self, alias: str, version: str) -> None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_model_version(self.model_name, version)
+        except MlflowException as exc:
+            raise ModelNotFoundError(
+                f"Model {self.model_name!r} has no version {version}: see GET /v1/models."
+            ) from exc
+        self.client.set_registered_model_alias(self.model_name, alias, version)
 
     def load_estimator(self, ref: ModelRef) -> Any:
         import mlflow.sklearn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from app.bootstrap import Container
 from app.domain.identity import LOCAL_PRINCIPAL, Principal
@@ -31,9 +31,16 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
+async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(403, "This route needs the admin role.")
+    return principal
+
+
 ContainerDep = Annotated[Container, Depends(get_container)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 CurrentUser = Annotated[Principal, Depends(get_principal)]
+AdminUser = Annotated[Principal, Depends(get_admin)]
 
 
 def local_user(_request: Request) -> Principal:

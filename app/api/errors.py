@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.documents import DocumentNotFoundError
+from app.domain.jobs import JobNotFoundError
+from app.domain.models import ModelLoadError, ModelNotFoundError
 from app.domain.predictions import PredictionNotFoundError, UnknownLabelError
 from app.services.documents import UploadRejectedError
 from app.services.feedback import DocumentNotReadyError
@@ -66,6 +68,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DocumentNotFoundError)
     @app.exception_handler(PredictionNotFoundError)
+    @app.exception_handler(JobNotFoundError)
+    @app.exception_handler(ModelNotFoundError)
     async def not_found(_: Request, exc: Exception) -> JSONResponse:
         return error_response(404, str(exc))
 
@@ -80,6 +84,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UploadRejectedError)
     async def upload_rejected(_: Request, exc: UploadRejectedError) -> JSONResponse:
         return error_response(_UPLOAD_STATUS.get(exc.kind, 400), str(exc))
+
+    @app.exception_handler(ModelLoadError)
+    async def model_load_failed(_: Request, exc: ModelLoadError) -> JSONResponse:
+        return error_response(409, str(exc), "model_load_failed")
 
     @app.exception_handler(ModelUnavailableError)
     async def model_unavailable(_: Request, exc: ModelUnavailableError) -> JSONResponse:

@@ -12,7 +12,15 @@ from fastapi import FastAPI
 from app.api.deps import local_user
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
-from app.api.routes import documents, health, predict, predictions
+from app.api.routes import (
+    documents,
+    health,
+    jobs,
+    models,
+    monitoring,
+    predict,
+    predictions,
+)
 from app.bootstrap import Container, build_container
 from app.domain.models import ModelNotFoundError
 from app.observability import metrics
@@ -24,15 +32,18 @@ log = logging.getLogger(__name__)
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
-def _wire_metrics(container: Container) -> None:
+def _wire_metrics(container: Container) -> metrics.MonitoringCollector:
     container.holder.listeners.append(metrics.observe_model)
-    container.pipeline.on_finished = metrics.observe_document
-    container.predictions.on_predicted = lambda batch: metrics.observe_predictions(
-        batch.model,
-        [p.label for p in batch.predictions],
-        [p.confidence for p in batch.predictions],
+    container.holder.load_listeners.append(metrics.observe_model_load)
+    container.pipeline.listeners.append(metrics.observe_document)
+    container.predictions.listeners.append(
+        lambda batch: metrics.observe_confidences(
+            batch.model, [p.confidence for p in batch.predictions]
+        )
     )
-    container.feedback.on_feedback = metrics.observe_feedback
+    container.feedback.listeners.append(metrics.observe_feedback)
+    container.retraining.listeners.append(metrics.observe_job)
+    return metrics.register_collector(container.monitoring)
 
 
 def _load_model(container: Container) -> None:
@@ -49,16 +60,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or build_container(settings)
-        _wire_metrics(built)
+        collector = _wire_metrics(built)
         app.state.container = built
         _load_model(built)
-        if built.dispatcher is not None:
-            built.dispatcher.resume()
+        built.start()
         # Start-up leaves ~1M long-lived objects (MLflow, scikit-learn, the model);
         # freezing them keeps full garbage collections off the request path.
         gc.collect()
         gc.freeze()
         yield
+        metrics.unregister_collector(collector)
         built.close()
 
     app = FastAPI(
@@ -69,7 +80,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.authenticate = local_user
     install_error_handlers(app)
-    for router in (health.router, predict.router, documents.router, predictions.router):
+    for router in (
+        health.router,
+        predict.router,
+        documents.router,
+        predictions.router,
+        models.router,
+        jobs.router,
+        monitoring.router,
+    ):
         app.include_router(router)
 
     from prometheus_fastapi_instrumentator import Instrumentator

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from app.domain.documents import DocumentRecord
 from app.domain.feedback import Feedback
+from app.domain.jobs import TrainingJob
+from app.domain.models import ModelVersionInfo
+from app.domain.predictions import ModelRef
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
 
@@ -15,6 +19,10 @@ NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
 class ModelPublic(BaseModel):
     name: str
     version: str
+
+    @classmethod
+    def from_ref(cls, ref: ModelRef | None) -> ModelPublic | None:
+        return cls(name=ref.name, version=ref.version) if ref is not None else None
 
 
 class PredictRequest(BaseModel):
@@ -116,3 +124,155 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class ModelVersionPublic(BaseModel):
+    version: str
+    aliases: list[str]
+    run_id: str
+    created_at: datetime
+    metrics: dict[str, float]
+    tags: dict[str, str]
+
+    @classmethod
+    def from_info(cls, info: ModelVersionInfo) -> ModelVersionPublic:
+        return cls(
+            version=info.version,
+            aliases=list(info.aliases),
+            run_id=info.run_id,
+            created_at=info.created_at,
+            metrics=info.metrics,
+            tags=info.tags,
+        )
+
+
+class ModelsPublic(BaseModel):
+    name: str
+    serving: ModelPublic | None
+    versions: list[ModelVersionPublic]
+
+
+class PromoteRequest(BaseModel):
+    version: int = Field(ge=1, examples=[3])
+
+
+class PromotionPublic(BaseModel):
+    name: str
+    alias: Literal["champion"] = "champion"
+    version: str
+    previous_version: str | None
+    serving: ModelPublic | None
+
+
+PromotePolicyName = Literal["if-better", "always", "never"]
+
+
+class TrainingJobCreate(BaseModel):
+    generate_per_class: int | None = Field(
+        default=None, ge=1, le=5000, description="generated documents per class (default: settings)"
+    )
+    heldout_per_class: int | None = Field(
+        default=None, ge=1, le=500, description="held-out documents per class scored through OCR"
+    )
+    promote: PromotePolicyName | None = Field(
+        default=None, description="when the new version becomes champion (default: settings)"
+    )
+    include_feedback: bool = Field(
+        default=True, description="train on texts labelled through feedback"
+    )
+
+
+class TrainingJobParameters(BaseModel):
+    generate_per_class: int
+    heldout_per_class: int
+    promote: PromotePolicyName
+    include_feedback: bool
+
+
+class TrainingJobPublic(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    reason: Literal["manual", "accuracy_below_threshold"]
+    requested_by: str
+    parameters: TrainingJobParameters
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    model_version: str | None
+    promoted: bool | None
+    error: str | None
+    log_tail: str
+
+    @classmethod
+    def from_job(cls, job: TrainingJob) -> TrainingJobPublic:
+        request = job.request
+        return cls(
+            id=job.id,
+            status=job.status.value,
+            reason=request.reason.value,
+            requested_by=request.requested_by,
+            parameters=TrainingJobParameters(
+                generate_per_class=request.generate_per_class,
+                heldout_per_class=request.heldout_per_class,
+                promote=request.promote,  # type: ignore[arg-type]
+                include_feedback=request.include_feedback,
+            ),
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            model_version=job.model_version,
+            promoted=job.promoted,
+            error=job.error,
+            log_tail=job.log_tail,
+        )
+
+
+class TrainingJobList(BaseModel):
+    jobs: list[TrainingJobPublic]
+
+
+class RollingAccuracyPublic(BaseModel):
+    model_version: str | None
+    window: int = Field(description="the last N labels given on the serving version")
+    labels: int
+    correct: int
+    accuracy: float | None
+    threshold: float
+    min_labels: int
+    below_threshold: bool
+
+
+class VersionCountsPublic(BaseModel):
+    count: int
+    mean_confidence: float
+    by_label: dict[str, int]
+
+
+class PredictionCountsPublic(BaseModel):
+    since: datetime = Field(description="counts are this process's since it started")
+    total: int
+    by_model_version: dict[str, VersionCountsPublic]
+
+
+class DriftPublic(BaseModel):
+    model_version: str | None
+    window: int
+    inputs: int
+    min_inputs: int = Field(description="inputs needed before a figure is reported")
+    psi: dict[str, float] | None = Field(
+        description="population stability index per feature; < 0.1 stable, > 0.25 drift"
+    )
+
+
+class RetrainingPublic(BaseModel):
+    enabled: bool
+    cooldown_seconds: float
+    last_job: TrainingJobPublic | None
+
+
+class MonitoringPublic(BaseModel):
+    model: ModelPublic | None
+    feedback: RollingAccuracyPublic
+    predictions: PredictionCountsPublic
+    drift: DriftPublic
+    retraining: RetrainingPublic

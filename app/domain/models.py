@@ -1,5 +1,26 @@
-"""Model registry errors shared by the registry adapters and services."""
+"""Registered model versions, and the registry errors shared by adapters and services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
 
 
 class ModelNotFoundError(Exception):
     """No model version answers to the name/alias asked for."""
+
+
+class ModelLoadError(Exception):
+    """A registered version could not be loaded; the serving model did not change."""
+
+
+@dataclass(frozen=True)
+class ModelVersionInfo:
+    """One registered version as an admin sees it."""
+
+    version: str
+    aliases: tuple[str, ...]
+    run_id: str
+    created_at: datetime
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)

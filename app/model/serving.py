@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.domain.predictions import ModelRef, Prediction
 from app.model.estimator import TEXT_COLUMN
+
+if TYPE_CHECKING:
+    from app.services.drift import ReferenceProfile
 
 Proba = Callable[[list[str]], Any]
 
@@ -129,8 +132,11 @@ class SklearnClassifier:
         model.predict(["FACTURE n° 2024-118 ..."])[0].label  # 'invoice'
     """
 
-    def __init__(self, ref: ModelRef, estimator: Any) -> None:
+    def __init__(
+        self, ref: ModelRef, estimator: Any, *, profile: ReferenceProfile | None = None
+    ) -> None:
         self.ref = ref
+        self.profile = profile
         self._estimator = estimator
         self._direct = _direct_proba(estimator)
         self.labels: tuple[str, ...] = tuple(str(c) for c in estimator.classes_)

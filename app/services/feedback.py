@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.domain.documents import DocumentNotFoundError, DocumentStatus
 from app.domain.feedback import Feedback, FeedbackSubject
@@ -30,7 +30,7 @@ class FeedbackService:
 
     records: DocumentRecords
     store: FeedbackStore
-    on_feedback: Callable[[Feedback], None] | None = None
+    listeners: list[Callable[[Feedback], object]] = field(default_factory=list)
 
     def _check_label(self, label: str) -> None:
         if label not in DOCUMENT_CLASSES:
@@ -76,6 +76,6 @@ class FeedbackService:
 
     def _add(self, feedback: Feedback) -> Feedback:
         stored = self.store.add(feedback)
-        if self.on_feedback is not None:
-            self.on_feedback(stored)
+        for listener in self.listeners:
+            listener(stored)
         return stored

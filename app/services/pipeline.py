@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.domain.documents import (
     DocumentPrediction,
@@ -45,7 +45,7 @@ class DocumentPipeline:
     models: ModelHolder
     lease_seconds: float = 900.0
     max_attempts: int = 3
-    on_finished: Callable[[DocumentRecord], None] | None = None
+    listeners: list[Callable[[DocumentRecord], object]] = field(default_factory=list)
 
     def handle(self, event: DocumentUploaded) -> DocumentRecord | None:
         return self.process(document_id_from_key(event.key))
@@ -112,6 +112,6 @@ class DocumentPipeline:
         )
 
     def _finish(self, record: DocumentRecord) -> DocumentRecord:
-        if self.on_finished is not None:
-            self.on_finished(record)
+        for listener in self.listeners:
+            listener(record)
         return record

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.domain.identity import Principal
 from app.domain.predictions import ModelRef, Prediction, PredictionRecord
@@ -18,6 +18,7 @@ class PredictionBatch:
     ids: list[str]
     predictions: list[Prediction]
     model: ModelRef
+    texts: list[str]  # as the model saw them (cleaned)
 
 
 @dataclass
@@ -30,11 +31,12 @@ class PredictionService:
 
     models: ModelHolder
     store: FeedbackStore
-    on_predicted: Callable[[PredictionBatch], None] | None = None
+    listeners: list[Callable[[PredictionBatch], object]] = field(default_factory=list)
 
     def predict(self, principal: Principal, texts: Sequence[str]) -> PredictionBatch:
         model = self.models.current  # one model for the whole batch, even across a swap
-        predictions = model.predict([clean_text(t) for t in texts])
+        cleaned = [clean_text(t) for t in texts]
+        predictions = model.predict(cleaned)
         ids = [uuid.uuid4().hex for _ in texts]
         self.store.record_predictions(
             [
@@ -50,7 +52,7 @@ class PredictionService:
                 for pid, p, text in zip(ids, predictions, texts, strict=True)
             ]
         )
-        batch = PredictionBatch(ids=ids, predictions=predictions, model=model.ref)
-        if self.on_predicted is not None:
-            self.on_predicted(batch)
+        batch = PredictionBatch(ids=ids, predictions=predictions, model=model.ref, texts=cleaned)
+        for listener in self.listeners:
+            listener(batch)
         return batch

@@ -8,8 +8,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.domain.labels import DOCUMENT_CLASSES
+
+if TYPE_CHECKING:
+    from app.ports import FeedbackStore
 
 Progress = Callable[[Iterable[object], str, int], Iterator[object]]
 
@@ -36,6 +40,28 @@ def generated_texts(per_class: int, seed: int) -> list[LabelledText]:
         LabelledText(clean_text(doc.text), doc.label)
         for doc in iter_documents(per_class=per_class, seed=seed)
     ]
+
+
+def feedback_texts(store: FeedbackStore, limit: int = 100_000) -> list[LabelledText]:
+    """Texts users labelled through feedback, cleaned, one row per distinct text.
+
+    When the same text was labelled more than once, the newest label wins.
+    """
+    from app.text.cleaning import clean_text
+
+    rows: dict[str, LabelledText] = {}
+    for item in store.recent(limit):  # newest first
+        text = clean_text(item.text or "")
+        if text and text not in rows and item.true_label in DOCUMENT_CLASSES:
+            rows[text] = LabelledText(text, item.true_label)
+    return list(rows.values())
+
+
+def merge(base: Iterable[LabelledText], overrides: Iterable[LabelledText]) -> list[LabelledText]:
+    """``base`` plus ``overrides``, deduplicated by text; an override's label wins."""
+    merged = {row.text: row for row in base}
+    merged.update({row.text: row for row in overrides})
+    return list(merged.values())
 
 
 def load_csv(path: Path) -> list[LabelledText]:

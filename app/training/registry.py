@@ -61,6 +61,7 @@ class TrainingRegistry:
         params: dict[str, object],
         scores: dict[str, Scores],
         sample_texts: list[str],
+        profile: dict[str, object] | None = None,
     ) -> RegisteredVersion:
         import mlflow
         import mlflow.sklearn
@@ -74,6 +75,9 @@ class TrainingRegistry:
         signature = infer_signature(example, estimator.predict(example))
         with mlflow.start_run(experiment_id=self._experiment_id()) as run:
             mlflow.log_params(params)
+            if profile is not None:
+                # Read by the serving app to measure input drift against this training set.
+                mlflow.log_dict(profile, "reference_profile.json")
             for name, value in scores.items():
                 mlflow.log_metrics(value.as_metrics(name))
                 mlflow.log_figure(

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.settings import Settings
-from app.training.dataset import LabelledText, generated_texts, load_data
+from app.training.dataset import (
+    DatasetError,
+    LabelledText,
+    feedback_texts,
+    generated_texts,
+    load_data,
+    merge,
+)
 from app.training.evaluation import Scores, score
 from app.training.heldout import heldout_texts
 from app.training.progress import bar
@@ -22,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # Held-out documents come from seeds far from any training seed.
 HELDOUT_SEED_OFFSET = 7_919
+# Below this many feedback texts, all of them train and none is held out to score.
+MIN_FEEDBACK_TO_SCORE = 10
 
 
 @dataclass
@@ -32,6 +41,7 @@ class TrainingRequest:
     seed: int = 0
     progress: bool = True
     promote: str = "if-better"  # "if-better" | "always" | "never"
+    include_feedback: bool = False
 
 
 @dataclass
@@ -45,12 +55,28 @@ class TrainingReport:
     promoted: bool
     seconds: float
     extra_scores: dict[str, Scores] = field(default_factory=dict)
+    feedback_rows: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """What ``--report-json`` writes, for the job launcher that ran the training."""
+        return {
+            "version": self.version,
+            "run_id": self.run_id,
+            "train_size": self.train_size,
+            "feedback_rows": self.feedback_rows,
+            "heldout_accuracy": self.heldout.accuracy,
+            "heldout_macro_f1": self.heldout.macro_f1,
+            "champion_before": self.champion_before,
+            "promoted": self.promoted,
+            "seconds": round(self.seconds, 3),
+        }
 
     def summary(self) -> str:
         lines = [
             f"registered version {self.version} (run {self.run_id})"
             f" trained on {self.train_size} texts"
-            f" in {self.seconds:.1f} s",
+            + (f" ({self.feedback_rows} from feedback)" if self.feedback_rows else "")
+            + f" in {self.seconds:.1f} s",
             f"held-out (image → OCR → classify, {self.heldout.support} unseen documents):"
             f" accuracy {self.heldout.accuracy:.3f}, macro-F1 {self.heldout.macro_f1:.3f}",
         ]
@@ -80,6 +106,7 @@ def _split(rows: list[LabelledText], seed: int, share: float) -> tuple[list, lis
 
 def train(settings: Settings, request: TrainingRequest) -> TrainingReport:
     from app.model.estimator import build_estimator
+    from app.services.drift import build_profile
     from app.training.registry import TrainingRegistry
 
     started = time.perf_counter()
@@ -105,6 +132,18 @@ def train(settings: Settings, request: TrainingRequest) -> TrainingReport:
     if per_class:
         _say(request, f"generating {per_class} documents per class")
         rows.extend(generated_texts(per_class, request.seed))
+    feedback_rows: list[LabelledText] = []
+    if request.include_feedback:
+        feedback_rows = _feedback_rows(settings)
+        _say(request, f"adding {len(feedback_rows)} distinct texts labelled through feedback")
+        if len(feedback_rows) >= MIN_FEEDBACK_TO_SCORE:
+            feedback_train, feedback_test = _split(feedback_rows, request.seed, 0.2)
+            extra_heldout["feedback_heldout"] = feedback_test
+        else:
+            feedback_train = feedback_rows
+        rows = merge(rows, feedback_train)
+    if not rows:
+        raise DatasetError("There is nothing to train on: give --data or --generate N.")
 
     heldout = heldout_texts(
         per_class=request.heldout_per_class,
@@ -123,6 +162,7 @@ def train(settings: Settings, request: TrainingRequest) -> TrainingReport:
     scores = {"heldout": score(estimator, heldout)}
     scores.update({name: score(estimator, subset) for name, subset in extra_heldout.items()})
 
+    profile = build_profile([r.text for r in rows], [r.label for r in rows])
     _say(request, "registering in MLflow")
     registry = TrainingRegistry(settings.tracking_uri, settings.artifact_root, settings.model_name)
     champion = registry.champion_version()
@@ -139,6 +179,7 @@ def train(settings: Settings, request: TrainingRequest) -> TrainingReport:
         },
         scores=scores,
         sample_texts=[r.text for r in heldout[:3]],
+        profile=profile.to_dict(),
     )
     registry.set_alias("challenger", registered.version)
     registry.tag_version(
@@ -164,7 +205,14 @@ def train(settings: Settings, request: TrainingRequest) -> TrainingReport:
         promoted=promote,
         seconds=time.perf_counter() - started,
         extra_scores={k: v for k, v in scores.items() if k != "heldout"},
+        feedback_rows=len(feedback_rows),
     )
+
+
+def _feedback_rows(settings: Settings) -> list[LabelledText]:
+    from app.bootstrap import build_adapters
+
+    return feedback_texts(build_adapters(settings).feedback)
 
 
 def _say(request: TrainingRequest, message: str) -> None:

@@ -17,7 +17,7 @@ def prediction(pid: str) -> PredictionRecord:
     )
 
 
-def feedback(fid: str, subject_id: str, true_label: str) -> Feedback:
+def feedback(fid: str, subject_id: str, true_label: str, version: str = "1") -> Feedback:
     return Feedback(
         id=fid,
         subject=FeedbackSubject.PREDICTION,
@@ -25,7 +25,7 @@ def feedback(fid: str, subject_id: str, true_label: str) -> Feedback:
         owner="alice",
         true_label=true_label,
         predicted_label="receipt",
-        model_version="1",
+        model_version=version,
         text="Ticket de caisse",
     )
 
@@ -52,3 +52,11 @@ def test_recent_returns_newest_first_and_limits(feedback_store):
     assert [f.id for f in recent] == ["f2", "f1"]
     assert recent[0].correct is False
     assert feedback_store.recent(10)[-1].correct is True
+
+
+def test_recent_filters_by_model_version(feedback_store):
+    for i, version in enumerate(["1", "2", "1", "2", "2"]):
+        feedback_store.add(feedback(f"f{i}", f"p{i}", "invoice", version))
+    assert [f.id for f in feedback_store.recent(2, model_version="2")] == ["f4", "f3"]
+    assert [f.id for f in feedback_store.recent(10, model_version="1")] == ["f2", "f0"]
+    assert not feedback_store.recent(10, model_version="9")

@@ -231,11 +231,17 @@ class SqliteFeedbackStore:
             )
         return feedback
 
-    def recent(self, limit: int) -> Sequence[Feedback]:
+    def recent(self, limit: int, *, model_version: str | None = None) -> Sequence[Feedback]:
         with self.db.connect() as conn:
-            rows = conn.execute(
-                "SELECT * FROM feedback ORDER BY seq DESC LIMIT ?", (limit,)
-            ).fetchall()
+            if model_version is None:
+                rows = conn.execute(
+                    "SELECT * FROM feedback ORDER BY seq DESC LIMIT ?", (limit,)
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM feedback WHERE model_version = ? ORDER BY seq DESC LIMIT ?",
+                    (model_version, limit),
+                ).fetchall()
         return [
             Feedback(
                 id=row["id"],

@@ -51,6 +51,21 @@ CREATE TABLE IF NOT EXISTS feedback (
     text TEXT,
     created_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS feedback_version ON feedback(model_version, seq);
+CREATE TABLE IF NOT EXISTS training_jobs (
+    id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    pid INTEGER,
+    model_version TEXT,
+    promoted INTEGER,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS training_jobs_created ON training_jobs(created_at);
 """
 
 
