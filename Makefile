@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-deps lint bench-serve bench-ocr clean
+.PHONY: run test install system-deps lint check-ops bench-serve bench-ocr clean
 
 run: install
 	$(VENV)/bin/mlops serve
@@ -27,9 +27,13 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 lint: install
-	$(VENV)/bin/ruff check app functions infra tests bench
-	$(VENV)/bin/ruff format --check app functions infra tests bench
+	$(VENV)/bin/ruff check app functions infra tests bench ops
+	$(VENV)/bin/ruff format --check app functions infra tests bench ops
 	$(VENV)/bin/mypy
+
+check-ops: install
+	@scripts/install-promtool.sh
+	$(PY) ops/check.py
 
 bench-serve: install
 	$(PY) bench/serve.py
