@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     # Monitoring and the retraining loop.
     monitoring_window: int = Field(200, ge=1, description="feedback labels in the rolling accuracy")
     drift_window: int = Field(500, ge=10, description="recent inputs compared with training data")
-    drift_min_inputs: int = Field(30, ge=1, description="inputs needed before drift is reported")
+    drift_min_inputs: int = Field(100, ge=1, description="inputs needed before drift is reported")
     retrain_accuracy_threshold: float = Field(0.8, ge=0, le=1)
     retrain_min_labels: int = Field(30, ge=1)
     retrain_cooldown_seconds: float = Field(3600, ge=0)

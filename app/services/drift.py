@@ -98,10 +98,11 @@ class ReferenceProfile:
 def build_profile(texts: Sequence[str], labels: Sequence[str]) -> ReferenceProfile:
     """Profile training data: label shares, length deciles, vocabulary, OOV shares.
 
-    The OOV shares are measured on the last fifth of the texts against a
-    vocabulary built from the rest, so the reference OOV rate is that of unseen
-    text of the same kind (measuring the training texts against their own
-    vocabulary would read as 0 and flag every real input as drift).
+    The vocabulary comes from four fifths of the texts and the reference OOV
+    shares are measured on the fifth it never saw, so the reference is "unseen
+    text of the training kind" against the very vocabulary serving will use
+    (the training texts against their own vocabulary would read as 0 and flag
+    every real input as drift).
     """
     if not texts:
         raise ValueError("cannot profile an empty training set")
@@ -111,13 +112,13 @@ def build_profile(texts: Sequence[str], labels: Sequence[str]) -> ReferenceProfi
     # Every fifth text is held back, so the held-back share covers every class
     # whatever the row order.
     held_back = list(texts[4::5]) or list(texts)
-    kept = _vocabulary(t for i, t in enumerate(texts) if i % 5 != 4)
+    vocabulary = _vocabulary(t for i, t in enumerate(texts) if i % 5 != 4)
     return ReferenceProfile(
         label_shares={k: v / len(labels) for k, v in sorted(label_counts.items())},
         length_edges=tuple(float(e) for e in edges),
         length_shares=tuple(bin_shares((len(t) for t in texts), edges)),
-        oov_shares=tuple(bin_shares((oov_rate(t, kept) for t in held_back), OOV_EDGES)),
-        vocabulary=_vocabulary(texts),
+        oov_shares=tuple(bin_shares((oov_rate(t, vocabulary) for t in held_back), OOV_EDGES)),
+        vocabulary=vocabulary,
     )
 
 
@@ -142,7 +143,7 @@ class DriftWindow:
 
     FEATURES = ("predicted_label", "text_length", "oov_rate")
 
-    def __init__(self, size: int, *, min_inputs: int = 30) -> None:
+    def __init__(self, size: int, *, min_inputs: int = 100) -> None:
         self._rows: deque[tuple[str, int, float]] = deque(maxlen=size)
         self._lock = threading.Lock()
         self.size = size

@@ -71,7 +71,7 @@ class MonitoringService:
     models: ModelHolder
     window: int = 200
     drift_window: int = 500
-    drift_min_inputs: int = 30
+    drift_min_inputs: int = 100
     threshold: float = 0.8
     min_labels: int = 30
     since: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -85,9 +85,8 @@ def test_metrics_count_predictions_by_model_version(client, trained):
     )
     assert "http_request_duration_seconds" in text
     assert (
-        f'mlops_model_info{{model_name="document-classifier",model_version="{trained.report.version}"}}'
-        " 1.0'
-        in text
+        'mlops_model_info{model_name="document-classifier",'
+        f'model_version="{trained.report.version}"}} 1.0' in text
     )
 
 

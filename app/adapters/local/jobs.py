@@ -70,6 +70,8 @@ class SubprocessJobLauncher:
         self.on_finished = on_finished
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._threads: list[threading.Thread] = []
+        self._closing = False
+        self._guard = threading.Lock()  # between a job starting and the server stopping
 
     def start(
         self, request: TrainingJobRequest, *, cooldown_seconds: float | None = None
@@ -112,14 +114,22 @@ class SubprocessJobLauncher:
         with (folder / "log.txt").open("wb") as log_file:
             log_file.write(f"$ mlops {' '.join(arguments)}\n".encode())
             log_file.flush()
-            try:
-                process = subprocess.Popen(
-                    command, stdout=log_file, stderr=subprocess.STDOUT, env=self.env
-                )
-            except OSError as exc:
-                self._finish(job_id, JobStatus.FAILED, error=f"could not start mlops train: {exc}")
+            with self._guard:
+                if self._closing:
+                    process = None
+                else:
+                    try:
+                        process = subprocess.Popen(
+                            command, stdout=log_file, stderr=subprocess.STDOUT, env=self.env
+                        )
+                    except OSError as exc:
+                        error = f"could not start mlops train: {exc}"
+                        self._finish(job_id, JobStatus.FAILED, error=error)
+                        return
+                    self._processes[job_id] = process
+            if process is None:
+                self._finish(job_id, JobStatus.FAILED, error="mlops train stopped with the server")
                 return
-            self._processes[job_id] = process
             self._update(
                 job_id, status=JobStatus.RUNNING.value, started_at=time.time(), pid=process.pid
             )
@@ -189,7 +199,10 @@ class SubprocessJobLauncher:
 
     def shutdown(self, timeout: float = 10) -> None:
         """Stop running jobs with the server; their records say so."""
-        for process in list(self._processes.values()):
+        with self._guard:
+            self._closing = True
+            running = list(self._processes.values())
+        for process in running:
             process.terminate()
         for thread in self._threads:
             thread.join(timeout=timeout)
