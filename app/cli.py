@@ -75,7 +75,13 @@ def _announce_when_ready(server: object, settings: Settings, sample: Path) -> No
         f"  curl -s -X POST {url}/v1/predict -H 'Content-Type: application/json' \\\n"
         '    -d \'{"texts": ["FACTURE N° F-2024-0113  Total TTC 1 234,56 EUR  TVA 20 %"]}\'\n'
         f"  curl -s -F file=@{sample} {url}/v1/documents\n"
-        f"  curl -s {url}/v1/documents/<id from the line above>\n",
+        f"  curl -s {url}/v1/documents/<id from the line above>\n"
+        + (
+            'Authentication is on: add -H "Authorization: Bearer $TOKEN" to each, with\n'
+            "  TOKEN=$(.venv/bin/mlops token --admin)   # dev issuer only\n"
+            if settings.auth_required
+            else ""
+        ),
         flush=True,
     )
 
@@ -84,16 +90,6 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from app.api.main import create_app
-
-    if settings.auth.value != "off":
-        # Failing closed: accepting MLOPS_AUTH=required and then letting every
-        # caller in as admin would be worse than not starting.
-        print(
-            "mlops: MLOPS_AUTH=required needs JWT verification, which this build does not"
-            " have yet; unset MLOPS_AUTH to run locally without auth.",
-            file=sys.stderr,
-        )
-        return 2
     from app.ocr.errors import EngineUnavailableError
 
     try:
@@ -101,10 +97,6 @@ def serve(settings: Settings) -> int:
     except EngineUnavailableError as exc:
         print(f"mlops: {exc}", file=sys.stderr)
         return 2
-    if settings.auth.value == "off":
-        logging.getLogger("app").warning(
-            "authentication is OFF (local mode): every caller is the local admin user"
-        )
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -146,6 +138,26 @@ def train_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def token_command(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.cloud.value != "local" or settings.auth_issuer:
+        print(
+            "mlops token: tokens are minted only for the local dev issuer (MLOPS_CLOUD=local,"
+            " no MLOPS_AUTH_ISSUER); get a token from your identity provider instead.",
+            file=sys.stderr,
+        )
+        return 2
+    from app.auth.dev import mint
+
+    print(mint(settings.dev_auth_dir, args.sub, admin=args.admin, minutes=args.minutes))
+    print(
+        f"(dev-only token for {args.sub!r}{' in the admin group' if args.admin else ''},"
+        f" valid {args.minutes} min, signed with {settings.dev_auth_dir}/; the app accepts it"
+        " when started with MLOPS_AUTH=required)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -183,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "generate", help="write a labelled folder of synthetic documents", add_help=False
     )
+    token_parser = commands.add_parser(
+        "token", help="DEV ONLY: mint a token for trying the API with MLOPS_AUTH=required"
+    )
+    token_parser.add_argument("--sub", default="dev-user", help="the user id (default dev-user)")
+    token_parser.add_argument("--admin", action="store_true", help="in the admin group")
+    token_parser.add_argument(
+        "--minutes", type=int, default=60, choices=range(1, 24 * 60 + 1), metavar="1..1440"
+    )
     return parser
 
 
@@ -206,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             print("mlops train: --generate must be at least 1.", file=sys.stderr)
             return 2
         return train_command(settings, args)
+    if args.command == "token":
+        return token_command(settings, args)
     return 2
 
 

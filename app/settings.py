@@ -88,10 +88,60 @@ class Settings(BaseSettings):
     retrain_promote: PromotePolicy = PromotePolicy.IF_BETTER
     model_poll_seconds: float = Field(30, ge=0, description="0 turns registry polling off")
 
-    # Identity (filled by the auth work; off in local mode).
-    auth: AuthMode = AuthMode.OFF
+    # Identity. Unset: off in local mode, required everywhere else.
+    auth: AuthMode | None = None
+    auth_issuer: str = ""
+    auth_audience: str = Field("", description="comma-separated; matched against aud or client_id")
+    auth_jwks_url: str = Field("", description="default: <issuer>/.well-known/jwks.json")
+    auth_admin_group: str = "admin"
+    auth_group_claims: str = "cognito:groups,groups,roles"
+    auth_algorithms: str = "RS256,ES256"
+    auth_leeway_seconds: int = Field(30, ge=0, le=300)
+    auth_jwks_timeout_seconds: float = Field(5, gt=0, le=60)
 
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Settings:
+        if self.auth is None:
+            self.auth = AuthMode.OFF if self.cloud is Cloud.LOCAL else AuthMode.REQUIRED
+        if self.auth is AuthMode.OFF and self.cloud is not Cloud.LOCAL:
+            raise ValueError("auth can only be off in local mode (MLOPS_CLOUD=local)")
+        # Local mode without an issuer uses the dev issuer (`mlops token`); anywhere
+        # else, or with an issuer named, both issuer and audience must be given.
+        needs_issuer = self.cloud is not Cloud.LOCAL or bool(self.auth_issuer)
+        if (
+            self.auth is AuthMode.REQUIRED
+            and needs_issuer
+            and not (self.auth_issuer and self.audiences)
+        ):
+            raise ValueError(
+                "MLOPS_AUTH_ISSUER and MLOPS_AUTH_AUDIENCE are both needed to verify tokens"
+            )
+        unknown = set(self.algorithms) - {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
+        if unknown:
+            raise ValueError(f"auth_algorithms: only RS* and ES* are accepted, not {unknown}")
+        return self
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.auth_audience.split(",") if a.strip())
+
+    @property
+    def group_claims(self) -> tuple[str, ...]:
+        return tuple(c.strip() for c in self.auth_group_claims.split(",") if c.strip())
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.auth_algorithms.split(",") if a.strip())
+
+    @property
+    def auth_required(self) -> bool:
+        return self.auth is AuthMode.REQUIRED
+
+    @property
+    def dev_auth_dir(self) -> Path:
+        return self.data_dir / "dev-auth"
 
     @model_validator(mode="after")
     def _check_log_level(self) -> Settings:

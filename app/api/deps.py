@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
+from app.api.auth import local_user
 from app.bootstrap import Container
 from app.domain.identity import LOCAL_PRINCIPAL, Principal
 from app.settings import Settings
@@ -22,12 +24,16 @@ async def get_app_settings(request: Request) -> Settings:
 
 
 async def get_principal(request: Request) -> Principal:
-    """The caller's identity (async: cheap dependencies skip FastAPI's thread pool).
+    """The caller's identity, from the bearer token (``app.api.auth``).
 
-    This is the seam for JWT verification: with ``MLOPS_AUTH=off`` (local
-    mode) every caller is the local admin user.
+    With auth off (local mode) every caller is the local admin user, answered
+    on the event loop; token checks run in the thread pool, because a JWKS
+    refresh is network I/O.
     """
-    principal: Principal = request.app.state.authenticate(request)
+    authenticate = request.app.state.authenticate
+    if authenticate is local_user:
+        return LOCAL_PRINCIPAL
+    principal: Principal = await run_in_threadpool(authenticate, request)
     return principal
 
 
@@ -41,7 +47,3 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 AdminUser = Annotated[Principal, Depends(get_admin)]
-
-
-def local_user(_request: Request) -> Principal:
-    return LOCAL_PRINCIPAL

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.deps import local_user
+from app.api.auth import build_authenticator
 from app.api.errors import install_error_handlers
 from app.api.limits import BodySizeLimit
 from app.api.routes import (
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         description="Classify business documents: OCR, cleaning and a model from the registry.",
         lifespan=lifespan,
     )
-    app.state.authenticate = local_user
+    app.state.authenticate = build_authenticator(settings)
     install_error_handlers(app)
     for router in (
         health.router,

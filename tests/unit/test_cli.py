@@ -26,10 +26,25 @@ def test_train_rejects_a_non_positive_generate(capsys):
     assert "--generate must be at least 1" in capsys.readouterr().err
 
 
-def test_serve_refuses_auth_required_rather_than_letting_everyone_in(monkeypatch, capsys):
+def test_auth_required_with_an_issuer_but_no_audience_refuses_to_start(monkeypatch, capsys):
     monkeypatch.setenv("MLOPS_AUTH", "required")
+    monkeypatch.setenv("MLOPS_AUTH_ISSUER", "https://issuer.example")
     assert main(["serve"]) == 2
-    assert "MLOPS_AUTH=required" in capsys.readouterr().err
+    assert "MLOPS_AUTH_AUDIENCE" in capsys.readouterr().err
+
+
+def test_a_cloud_deployment_cannot_turn_auth_off(monkeypatch, capsys):
+    monkeypatch.setenv("MLOPS_CLOUD", "aws")
+    monkeypatch.setenv("MLOPS_AUTH", "off")
+    assert main(["serve"]) == 2
+    assert "only be off in local mode" in capsys.readouterr().err
+
+
+def test_token_is_refused_outside_the_local_dev_issuer(monkeypatch, capsys):
+    monkeypatch.setenv("MLOPS_AUTH_ISSUER", "https://issuer.example")
+    monkeypatch.setenv("MLOPS_AUTH_AUDIENCE", "api")
+    assert main(["token"]) == 2
+    assert "identity provider" in capsys.readouterr().err
 
 
 def test_train_without_tesseract_stops_with_the_install_hint(monkeypatch, tmp_path, capsys):

@@ -1,0 +1,84 @@
+"""The bearer-token check behind ``CurrentUser``: one authenticator per app, from settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import HTTPException, Request
+
+from app.auth.tokens import (
+    AuthUnavailableError,
+    InvalidTokenError,
+    JwksKeys,
+    StaticKeys,
+    TokenPolicy,
+    TokenVerifier,
+)
+from app.domain.identity import LOCAL_PRINCIPAL, Principal
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Authenticator = Callable[[Request], Principal]
+
+
+def local_user(_request: Request) -> Principal:
+    return LOCAL_PRINCIPAL
+
+
+def build_verifier(settings: Settings) -> TokenVerifier:
+    """The issuer from settings, or the local dev issuer (local mode, no issuer set)."""
+    if not settings.auth_issuer:
+        from app.auth.dev import DEV_AUDIENCE, DEV_ISSUER, dev_jwks
+
+        log.warning(
+            "authentication is ON with the local DEV issuer: mint tokens with `mlops token`"
+            " (development only; set MLOPS_AUTH_ISSUER for a real identity provider)"
+        )
+        policy = TokenPolicy(
+            issuer=DEV_ISSUER,
+            audiences=(DEV_AUDIENCE,),
+            admin_group="admin",
+            group_claims=("groups",),
+        )
+        return TokenVerifier(policy, StaticKeys(dev_jwks(settings.dev_auth_dir)))
+    issuer = settings.auth_issuer.rstrip("/")
+    jwks_url = settings.auth_jwks_url or f"{issuer}/.well-known/jwks.json"
+    policy = TokenPolicy(
+        issuer=issuer,
+        audiences=settings.audiences,
+        algorithms=settings.algorithms,
+        leeway_seconds=settings.auth_leeway_seconds,
+        admin_group=settings.auth_admin_group,
+        group_claims=settings.group_claims,
+    )
+    return TokenVerifier(policy, JwksKeys(jwks_url, timeout=settings.auth_jwks_timeout_seconds))
+
+
+def bearer(verifier: TokenVerifier) -> Authenticator:
+    def authenticate(request: Request) -> Principal:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(
+                401,
+                "Sign in first: send 'Authorization: Bearer <token>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            return verifier.verify(token.strip())
+        except InvalidTokenError as exc:
+            raise HTTPException(
+                401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from exc
+        except AuthUnavailableError as exc:
+            raise HTTPException(503, str(exc)) from exc
+
+    return authenticate
+
+
+def build_authenticator(settings: Settings) -> Authenticator:
+    if not settings.auth_required:
+        log.warning("authentication is OFF (local mode): every caller is the local admin user")
+        return local_user
+    return bearer(build_verifier(settings))

@@ -1,0 +1,1 @@
+"""Identity: verifying the bearer JWTs a gateway passes through, and a local dev issuer."""
