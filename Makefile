@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-deps lint check-ops bench-serve bench-ocr clean
+.PHONY: run test install system-deps lint check-ops fuzz bench-serve bench-ocr bench-swap clean
 
 run: install
 	$(VENV)/bin/mlops serve
@@ -35,11 +35,19 @@ check-ops: install
 	@scripts/install-promtool.sh
 	$(PY) ops/check.py
 
+# A long schemathesis run (random seed): FUZZ_EXAMPLES generated requests per operation.
+FUZZ_EXAMPLES ?= 150
+fuzz: install
+	MLOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MLOPS_FUZZ_RANDOM=1 $(PY) -m pytest tests/fuzz -q
+
 bench-serve: install
 	$(PY) bench/serve.py
 
 bench-ocr: install
 	$(PY) bench/ocr.py
+
+bench-swap: install
+	$(PY) bench/swap.py
 
 clean:
 	rm -rf $(VENV) .mlops .pytest_cache

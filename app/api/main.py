@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -21,12 +22,26 @@ from app.api.routes import (
     predict,
     predictions,
 )
+from app.api.schemas import ErrorResponse
 from app.bootstrap import Container, build_container
 from app.domain.models import ModelNotFoundError
 from app.observability import metrics
 from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+# What any /v1 route may answer besides its own: a body that is not JSON, no or a
+# bad token, a body over the limit, an invalid request, keys or model unavailable.
+V1_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": description}
+    for code, description in {
+        400: "The body could not be parsed.",
+        401: "No bearer token, or one that does not verify.",
+        413: "The body is over the size limit.",
+        422: "The request does not match the schema.",
+        503: "The model, or the token issuer's keys, are unavailable for now.",
+    }.items()
+}
 
 # Multipart framing around the file itself.
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -80,8 +95,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.authenticate = build_authenticator(settings)
     install_error_handlers(app)
+    app.include_router(health.router)
     for router in (
-        health.router,
         predict.router,
         documents.router,
         predictions.router,
@@ -89,7 +104,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         jobs.router,
         monitoring.router,
     ):
-        app.include_router(router)
+        app.include_router(router, responses=V1_ERRORS)
 
     from prometheus_fastapi_instrumentator import Instrumentator
 

@@ -3,17 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from app.domain.documents import DocumentRecord
 from app.domain.feedback import Feedback
 from app.domain.jobs import TrainingJob
+from app.domain.labels import DOCUMENT_CLASSES
 from app.domain.models import ModelVersionInfo
 from app.domain.predictions import ModelRef
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
+
+
+def _json_integer(value: object) -> object:
+    # JSON Schema counts 3.0 as an integer; strict models would refuse it.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def json_int(minimum: int, maximum: int | None = None) -> Any:
+    """A strict integer (no "3" for 3) that still takes JSON's 3.0, with bounds.
+
+    The schema is spelled out: pydantic cannot translate bounds placed behind a
+    before-validator and would publish them as unknown keywords.
+    """
+    bounds = {"minimum": minimum} | ({"maximum": maximum} if maximum is not None else {})
+    return Annotated[
+        int,
+        BeforeValidator(_json_integer),
+        Field(ge=minimum, le=maximum),
+        WithJsonSchema({"type": "integer", **bounds}),
+    ]
 
 
 class ModelPublic(BaseModel):
@@ -26,6 +54,8 @@ class ModelPublic(BaseModel):
 
 
 class PredictRequest(BaseModel):
+    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+
     texts: list[NonEmptyText] = Field(min_length=1, examples=[["FACTURE N° 2024-118 ..."]])
 
 
@@ -89,7 +119,13 @@ class DocumentPublic(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    label: NonEmptyText = Field(examples=["invoice"])
+    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+
+    # Listed in the schema so clients (and generated ones) know the classes; the
+    # service still checks, with a message naming them.
+    label: NonEmptyText = Field(
+        examples=["invoice"], json_schema_extra={"enum": list(DOCUMENT_CLASSES)}
+    )
 
 
 class FeedbackPublic(BaseModel):
@@ -153,7 +189,9 @@ class ModelsPublic(BaseModel):
 
 
 class PromoteRequest(BaseModel):
-    version: int = Field(ge=1, examples=[3])
+    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+
+    version: json_int(1) = Field(examples=[3])  # type: ignore[valid-type]
 
 
 class PromotionPublic(BaseModel):
@@ -168,11 +206,13 @@ PromotePolicyName = Literal["if-better", "always", "never"]
 
 
 class TrainingJobCreate(BaseModel):
-    generate_per_class: int | None = Field(
-        default=None, ge=1, le=5000, description="generated documents per class (default: settings)"
+    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+
+    generate_per_class: json_int(1, 5000) | None = Field(  # type: ignore[valid-type]
+        default=None, description="generated documents per class (default: settings)"
     )
-    heldout_per_class: int | None = Field(
-        default=None, ge=1, le=500, description="held-out documents per class scored through OCR"
+    heldout_per_class: json_int(1, 500) | None = Field(  # type: ignore[valid-type]
+        default=None, description="held-out documents per class scored through OCR"
     )
     promote: PromotePolicyName | None = Field(
         default=None, description="when the new version becomes champion (default: settings)"
