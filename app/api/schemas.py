@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,6 +20,9 @@ from app.domain.jobs import TrainingJob
 from app.domain.labels import DOCUMENT_CLASSES
 from app.domain.models import ModelVersionInfo
 from app.domain.predictions import ModelRef
+
+if TYPE_CHECKING:
+    from app.services.monitoring import MonitoringSnapshot
 
 NonEmptyText = Annotated[str, StringConstraints(min_length=1)]
 
@@ -316,3 +319,40 @@ class MonitoringPublic(BaseModel):
     predictions: PredictionCountsPublic
     drift: DriftPublic
     retraining: RetrainingPublic
+
+    @classmethod
+    def from_snapshot(
+        cls, snap: MonitoringSnapshot, *, retraining: RetrainingPublic
+    ) -> MonitoringPublic:
+        feedback = snap.feedback
+        return cls(
+            model=ModelPublic.from_ref(snap.model),
+            feedback=RollingAccuracyPublic(
+                model_version=feedback.model_version,
+                window=feedback.window,
+                labels=feedback.labels,
+                correct=feedback.correct,
+                accuracy=feedback.accuracy,
+                threshold=snap.threshold,
+                min_labels=snap.min_labels,
+                below_threshold=snap.below_threshold,
+            ),
+            predictions=PredictionCountsPublic(
+                since=snap.since,
+                total=sum(c.count for c in snap.predictions.values()),
+                by_model_version={
+                    version: VersionCountsPublic(
+                        count=c.count, mean_confidence=c.mean_confidence, by_label=c.by_label
+                    )
+                    for version, c in snap.predictions.items()
+                },
+            ),
+            drift=DriftPublic(
+                model_version=snap.model.version if snap.model else None,
+                window=snap.drift_window,
+                inputs=snap.drift.inputs,
+                min_inputs=snap.drift_min_inputs,
+                psi=snap.drift.psi,
+            ),
+            retraining=retraining,
+        )
