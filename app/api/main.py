@@ -47,7 +47,7 @@ V1_ERRORS: dict[int | str, dict[str, Any]] = {
 _MULTIPART_OVERHEAD = 64 * 1024
 
 
-def _wire_metrics(container: Container) -> metrics.MonitoringCollector:
+def _wire_metrics(container: Container) -> None:
     container.holder.listeners.append(metrics.observe_model)
     container.holder.load_listeners.append(metrics.observe_model_load)
     container.pipeline.listeners.append(metrics.observe_document)
@@ -58,7 +58,7 @@ def _wire_metrics(container: Container) -> metrics.MonitoringCollector:
     )
     container.feedback.listeners.append(metrics.observe_feedback)
     container.retraining.listeners.append(metrics.observe_job)
-    return metrics.register_collector(container.monitoring)
+    metrics.bind_monitoring(container.monitoring)
 
 
 def _load_model(container: Container) -> None:
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         built = container or build_container(settings)
-        collector = _wire_metrics(built)
+        _wire_metrics(built)
         app.state.container = built
         _load_model(built)
         built.start()
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         gc.collect()
         gc.freeze()
         yield
-        metrics.unregister_collector(collector)
+        metrics.bind_monitoring(None)
         built.close()
 
     app = FastAPI(

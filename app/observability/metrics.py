@@ -82,12 +82,18 @@ def observe_model_load(_ref: ModelRef, seconds: float) -> None:
 
 
 class MonitoringCollector(Collector):
-    """Exposes :meth:`MonitoringService.snapshot` as Prometheus metrics at scrape time."""
+    """Exposes :meth:`MonitoringService.snapshot` as Prometheus metrics at scrape time.
 
-    def __init__(self, monitoring: MonitoringService) -> None:
-        self.monitoring = monitoring
+    One per process, registered once; the serving app binds its monitoring
+    service to it at start (tests start several apps in one process).
+    """
+
+    def __init__(self) -> None:
+        self.monitoring: MonitoringService | None = None
 
     def collect(self) -> Iterator[Metric]:
+        if self.monitoring is None:
+            return
         snap = self.monitoring.snapshot()
         predictions = CounterMetricFamily(
             "mlops_predictions",
@@ -155,11 +161,9 @@ class MonitoringCollector(Collector):
         )
 
 
-def register_collector(monitoring: MonitoringService) -> MonitoringCollector:
-    collector = MonitoringCollector(monitoring)
-    REGISTRY.register(collector)
-    return collector
+COLLECTOR = MonitoringCollector()
+REGISTRY.register(COLLECTOR)
 
 
-def unregister_collector(collector: MonitoringCollector) -> None:
-    REGISTRY.unregister(collector)
+def bind_monitoring(monitoring: MonitoringService | None) -> None:
+    COLLECTOR.monitoring = monitoring
