@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -97,6 +98,17 @@ class InvalidObjectKeyError(DocumentError):
 
 
 UPLOAD_PREFIX = "uploads/"
+
+# Keys are built by the service, never from user filenames; every object store
+# refuses anything else, so a key can never reach outside its bucket or folder.
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_\-.]+(/[A-Za-z0-9_\-.]+)*$")
+
+
+def check_object_key(key: str) -> str:
+    """Return ``key`` if it is a plain relative key; raise ``InvalidObjectKeyError``."""
+    if not _SAFE_KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
+        raise InvalidObjectKeyError(key)
+    return key
 
 
 def object_key_for(document_id: str) -> str:

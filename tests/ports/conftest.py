@@ -6,6 +6,7 @@ adapter here (with the emulator fixture it needs) and inherits every test.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,11 +18,58 @@ from app.adapters.local.objects import LocalObjectStore
 from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
 from app.adapters.local.sqlite import SqliteDatabase
 
+
+def _bucket(tmp: Path) -> str:
+    import boto3
+
+    name = f"uploads-{abs(hash(tmp)) % 10**8}"
+    s3 = boto3.client("s3", region_name=AWS_REGION)
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": AWS_REGION})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def _table(tmp: Path) -> str:
+    import boto3
+
+    from app.adapters.aws.dynamodb import TABLE_SCHEMA
+
+    name = f"records-{abs(hash(tmp)) % 10**8}"
+    dynamodb = boto3.client("dynamodb", region_name=AWS_REGION)
+    with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
+        dynamodb.create_table(TableName=name, **TABLE_SCHEMA)  # records and feedback share it
+    return name
+
+
+def _s3_store(tmp: Path) -> object:
+    from app.adapters.aws.s3 import S3ObjectStore
+
+    return S3ObjectStore(_bucket(tmp))
+
+
+def _dynamo_records(tmp: Path) -> object:
+    from app.adapters.aws.dynamodb import DynamoDocumentRecords
+
+    return DynamoDocumentRecords(_table(tmp))
+
+
+def _dynamo_feedback(tmp: Path) -> object:
+    from app.adapters.aws.dynamodb import DynamoFeedbackStore
+
+    return DynamoFeedbackStore(_table(tmp))
+
+
+# Adapters whose service is emulated by moto (in-process ``mock_aws``).
+MOTO = {"s3", "dynamodb"}
+AWS_REGION = "eu-west-3"
+
 ObjectStoreFactories: dict[str, Callable[[Path], object]] = {
     "local": lambda tmp: LocalObjectStore(tmp / "objects"),
+    "s3": _s3_store,
 }
 RecordsFactories: dict[str, Callable[[Path], object]] = {
     "sqlite": lambda tmp: SqliteDocumentRecords(SqliteDatabase(tmp / "records.sqlite3")),
+    "dynamodb": _dynamo_records,
 }
 JobLauncherFactories: dict[str, Callable[[Path], object]] = {
     # The local launcher runs a stand-in for `mlops train` with the same arguments.
@@ -34,22 +82,41 @@ JobLauncherFactories: dict[str, Callable[[Path], object]] = {
 }
 FeedbackFactories: dict[str, Callable[[Path], object]] = {
     "sqlite": lambda tmp: SqliteFeedbackStore(SqliteDatabase(tmp / "records.sqlite3")),
+    "dynamodb": _dynamo_feedback,
 }
+
+
+@pytest.fixture
+def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """AWS emulated in-process; fake credentials so nothing can reach a real account."""
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", AWS_REGION)
+    with mock_aws():
+        yield
+
+
+def _build(request: pytest.FixtureRequest, factories: dict, tmp_path: Path) -> object:
+    if request.param in MOTO:
+        request.getfixturevalue("moto")
+    return factories[request.param](tmp_path)
 
 
 @pytest.fixture(params=sorted(ObjectStoreFactories))
 def object_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    yield ObjectStoreFactories[request.param](tmp_path)
+    yield _build(request, ObjectStoreFactories, tmp_path)
 
 
 @pytest.fixture(params=sorted(RecordsFactories))
 def records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    yield RecordsFactories[request.param](tmp_path)
+    yield _build(request, RecordsFactories, tmp_path)
 
 
 @pytest.fixture(params=sorted(FeedbackFactories))
 def feedback_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    yield FeedbackFactories[request.param](tmp_path)
+    yield _build(request, FeedbackFactories, tmp_path)
 
 
 @pytest.fixture(params=sorted(JobLauncherFactories))

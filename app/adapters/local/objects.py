@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
 from pathlib import Path
 
-from app.domain.documents import InvalidObjectKeyError, ObjectNotFoundError
-
-# Keys are built by the service, never from user filenames; this guard makes a
-# path outside the root impossible even if that ever changed.
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_\-.]+(/[A-Za-z0-9_\-.]+)*$")
+from app.domain.documents import ObjectNotFoundError, check_object_key
 
 
 class LocalObjectStore:
@@ -24,9 +19,7 @@ class LocalObjectStore:
         root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if not _SAFE_KEY.match(key) or any(part in {".", ".."} for part in key.split("/")):
-            raise InvalidObjectKeyError(key)
-        return self.root / key
+        return self.root / check_object_key(key)
 
     def put(self, key: str, data: bytes, *, content_type: str) -> str:
         path = self._path(key)

@@ -1,0 +1,395 @@
+"""Document records and feedback in one DynamoDB table.
+
+Items (``pk`` / ``sk``):
+
+- a document: ``DOC#<id>`` / ``DOC``; index ``by_owner`` (``OWNER#<owner>``,
+  ``<created>#<id>``) and ``by_status`` (``STATUS#<status>``, ``<created>#<id>``);
+- a prediction: ``PRED#<id>`` / ``PRED``;
+- feedback: ``FEEDBACK`` / ``<created>#<id>``; index ``by_version``
+  (``FEEDBACK#<model version>``, ``<created>#<id>``).
+
+Numbers and nested values are stored as strings and JSON (the low-level client
+then needs no Decimal juggling). The idempotent claim is one conditional update.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from app.adapters.aws import client as aws_client
+from app.domain.documents import (
+    DocumentExistsError,
+    DocumentNotFoundError,
+    DocumentPrediction,
+    DocumentRecord,
+    DocumentStatus,
+    NewDocument,
+)
+from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.predictions import PredictionNotFoundError, PredictionRecord
+
+# The table the infrastructure creates; tests create it from this too.
+TABLE_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": name, "AttributeType": "S"}
+        for name in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
+    ],
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": index,
+            "KeySchema": [
+                {"AttributeName": f"{prefix}pk", "KeyType": "HASH"},
+                {"AttributeName": f"{prefix}sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for index, prefix in (("by_owner", "gsi1"), ("by_status", "gsi2"), ("by_version", "gsi3"))
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": repr(value)}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Table:
+    def __init__(self, table: str, client: Any) -> None:
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("dynamodb")
+        return self._client
+
+    def _conditional_failed(self, exc: Exception) -> bool:
+        response = getattr(exc, "response", {})
+        return bool(response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+    def _query(self, index: str, prefix: str, key: str, limit: int, **extra: Any) -> list[dict]:
+        items: list[dict] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": index,
+            "KeyConditionExpression": f"{prefix}pk = :k",
+            "ExpressionAttributeValues": {":k": _s(key), **extra.pop("values", {})},
+            "ScanIndexForward": False,
+            **extra,
+        }
+        while len(items) < limit:
+            page = self.client.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return items[:limit]
+
+
+class DynamoDocumentRecords(_Table):
+    """Example::
+
+    records = DynamoDocumentRecords("mlops-records")
+    records.claim("8f0c", lease_seconds=300)   # one conditional update: exactly one winner
+    """
+
+    def __init__(self, table: str, *, client: Any = None) -> None:
+        super().__init__(table, client)
+
+    def create(self, document: NewDocument) -> DocumentRecord:
+        from botocore.exceptions import ClientError
+
+        stamp = document.created_at.isoformat()
+        order = f"{stamp}#{document.id}"
+        item = {
+            "pk": _s(f"DOC#{document.id}"),
+            "sk": _s("DOC"),
+            "gsi1pk": _s(f"OWNER#{document.owner}"),
+            "gsi1sk": _s(order),
+            "gsi2pk": _s(f"STATUS#{DocumentStatus.PENDING.value}"),
+            "gsi2sk": _s(order),
+            "id": _s(document.id),
+            "owner": _s(document.owner),
+            "object_key": _s(document.object_key),
+            "filename": _s(document.filename),
+            "media_type": _s(document.media_type),
+            "size": _n(document.size),
+            "status": _s(DocumentStatus.PENDING.value),
+            "created_at": _s(stamp),
+            "updated_at": _s(stamp),
+            "attempts": _n(0),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if self._conditional_failed(exc):
+                raise DocumentExistsError(document.id) from exc
+            raise
+        return _to_record(item)
+
+    def get(self, document_id: str) -> DocumentRecord:
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(f"DOC#{document_id}"), "sk": _s("DOC")},
+            ConsistentRead=True,
+        )
+        if "Item" not in answer:
+            raise DocumentNotFoundError(document_id)
+        return _to_record(answer["Item"])
+
+    def _update(
+        self, document_id: str, sets: dict[str, dict[str, str]], condition: str, **values: Any
+    ) -> dict | None:
+        """Apply ``sets`` if ``condition`` holds; the new item, or None if it did not."""
+        from botocore.exceptions import ClientError
+
+        names = {f"#{k}": k for k in sets}
+        try:
+            answer = self.client.update_item(
+                TableName=self.table,
+                Key={"pk": _s(f"DOC#{document_id}"), "sk": _s("DOC")},
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames={**names, "#status": "status"},
+                ExpressionAttributeValues={
+                    **{f":{k}": v for k, v in sets.items()},
+                    **{f":{k}": v for k, v in values.items()},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if self._conditional_failed(exc):
+                return None
+            raise
+        item: dict = answer["Attributes"]
+        return item
+
+    def _status(self, document_id: str, status: DocumentStatus) -> dict[str, dict[str, str]]:
+        return {
+            "status": _s(status.value),
+            "gsi2pk": _s(f"STATUS#{status.value}"),
+            "updated_at": _s(_now().isoformat()),
+        }
+
+    def claim(self, document_id: str, *, lease_seconds: float) -> DocumentRecord | None:
+        now = time.time()
+        current = self.get(document_id)  # raises DocumentNotFoundError for an unknown id
+        item = self._update(
+            document_id,
+            {
+                **self._status(document_id, DocumentStatus.PROCESSING),
+                "claimed_at": _n(now),
+                "lease_until": _n(now + lease_seconds),
+                "attempts": _n(current.attempts + 1),
+            },
+            "attribute_exists(pk) AND (#status = :pending"
+            " OR (#status = :processing_now AND lease_until < :now_ts))",
+            pending=_s(DocumentStatus.PENDING.value),
+            processing_now=_s(DocumentStatus.PROCESSING.value),
+            now_ts=_n(now),
+        )
+        return _to_record(item) if item is not None else None
+
+    def _finish(self, document_id: str, sets: dict[str, dict[str, str]]) -> DocumentRecord:
+        item = self._update(document_id, sets, "attribute_exists(pk)")
+        if item is None:
+            raise DocumentNotFoundError(document_id)
+        return _to_record(item)
+
+    def complete(
+        self, document_id: str, *, text: str, language: str, prediction: DocumentPrediction
+    ) -> DocumentRecord:
+        return self._finish(
+            document_id,
+            {
+                **self._status(document_id, DocumentStatus.DONE),
+                "text": _s(text),
+                "language": _s(language),
+                "prediction": _s(json.dumps(asdict(prediction))),
+                "lease_until": _n(0),
+            },
+        )
+
+    def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
+        return self._finish(
+            document_id,
+            {**self._status(document_id, DocumentStatus.FAILED), "error": _s(reason)},
+        )
+
+    def list(
+        self,
+        *,
+        owner: str | None = None,
+        status: DocumentStatus | None = None,
+        limit: int = 100,
+    ) -> Sequence[DocumentRecord]:
+        if owner is not None:
+            extra: dict[str, Any] = {}
+            if status is not None:
+                extra = {
+                    "FilterExpression": "#status = :s",
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "values": {":s": _s(status.value)},
+                }
+            items = self._query("by_owner", "gsi1", f"OWNER#{owner}", limit, **extra)
+        else:
+            statuses = [status] if status is not None else list(DocumentStatus)
+            items = [
+                item
+                for s in statuses
+                for item in self._query("by_status", "gsi2", f"STATUS#{s.value}", limit)
+            ]
+            items.sort(key=lambda i: i["gsi2sk"]["S"], reverse=True)
+        return [_to_record(item) for item in items[:limit]]
+
+    def requeue_stuck(self, *, older_than_seconds: float) -> int:
+        cutoff = time.time() - older_than_seconds
+        stuck = self._query(
+            "by_status",
+            "gsi2",
+            f"STATUS#{DocumentStatus.PROCESSING.value}",
+            10_000,
+            FilterExpression="claimed_at <= :cutoff",
+            values={":cutoff": _n(cutoff)},
+        )
+        moved = 0
+        for item in stuck:
+            document_id = item["id"]["S"]
+            done = self._update(
+                document_id,
+                {**self._status(document_id, DocumentStatus.PENDING), "lease_until": _n(0)},
+                # Only if nobody claimed it again in between.
+                "#status = :processing_now AND claimed_at = :claimed",
+                processing_now=_s(DocumentStatus.PROCESSING.value),
+                claimed=item["claimed_at"],
+            )
+            moved += done is not None
+        return moved
+
+
+def _text(item: dict, name: str) -> str | None:
+    value = item.get(name)
+    return value["S"] if value is not None else None
+
+
+def _to_record(item: dict) -> DocumentRecord:
+    prediction = _text(item, "prediction")
+    return DocumentRecord(
+        id=item["id"]["S"],
+        owner=item["owner"]["S"],
+        object_key=item["object_key"]["S"],
+        filename=item["filename"]["S"],
+        media_type=item["media_type"]["S"],
+        size=int(float(item["size"]["N"])),
+        status=DocumentStatus(item["status"]["S"]),
+        created_at=datetime.fromisoformat(item["created_at"]["S"]),
+        updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
+        text=_text(item, "text"),
+        language=_text(item, "language"),
+        prediction=DocumentPrediction(**json.loads(prediction)) if prediction else None,
+        error=_text(item, "error"),
+        attempts=int(float(item.get("attempts", {"N": "0"})["N"])),
+    )
+
+
+class DynamoFeedbackStore(_Table):
+    """Example::
+
+    store = DynamoFeedbackStore("mlops-records")
+    store.recent(200, model_version="3")   # one query on the by_version index
+    """
+
+    def __init__(self, table: str, *, client: Any = None) -> None:
+        super().__init__(table, client)
+
+    def record_predictions(self, predictions: Sequence[PredictionRecord]) -> None:
+        for chunk in range(0, len(predictions), 25):  # BatchWriteItem's limit
+            requests = [
+                {
+                    "PutRequest": {
+                        "Item": {
+                            "pk": _s(f"PRED#{p.id}"),
+                            "sk": _s("PRED"),
+                            "data": _s(json.dumps({**asdict(p), "created_at": str(p.created_at)})),
+                        }
+                    }
+                }
+                for p in predictions[chunk : chunk + 25]
+            ]
+            pending: dict[str, Any] = {self.table: requests}
+            while pending:
+                answer = self.client.batch_write_item(RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+
+    def get_prediction(self, prediction_id: str) -> PredictionRecord:
+        answer = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _s(f"PRED#{prediction_id}"), "sk": _s("PRED")},
+            ConsistentRead=True,
+        )
+        if "Item" not in answer:
+            raise PredictionNotFoundError(prediction_id)
+        data = json.loads(answer["Item"]["data"]["S"])
+        data["created_at"] = datetime.fromisoformat(data["created_at"])
+        return PredictionRecord(**data)
+
+    def add(self, feedback: Feedback) -> Feedback:
+        order = f"{feedback.created_at.isoformat()}#{feedback.id}"
+        data = {**asdict(feedback), "created_at": feedback.created_at.isoformat()}
+        self.client.put_item(
+            TableName=self.table,
+            Item={
+                "pk": _s("FEEDBACK"),
+                "sk": _s(order),
+                "gsi3pk": _s(f"FEEDBACK#{feedback.model_version}"),
+                "gsi3sk": _s(order),
+                "data": _s(json.dumps(data)),
+            },
+        )
+        return feedback
+
+    def recent(self, limit: int, *, model_version: str | None = None) -> Sequence[Feedback]:
+        if model_version is not None:
+            items = self._query("by_version", "gsi3", f"FEEDBACK#{model_version}", limit)
+        else:
+            items = []
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "pk = :k",
+                "ExpressionAttributeValues": {":k": _s("FEEDBACK")},
+                "ScanIndexForward": False,
+            }
+            while len(items) < limit:
+                page = self.client.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [_to_feedback(item) for item in items[:limit]]
+
+
+def _to_feedback(item: dict) -> Feedback:
+    data = json.loads(item["data"]["S"])
+    data["subject"] = FeedbackSubject(data["subject"])
+    data["created_at"] = datetime.fromisoformat(data["created_at"])
+    return Feedback(**data)

@@ -1,0 +1,48 @@
+"""Uploaded documents in an S3 bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.adapters.aws import client as aws_client
+from app.domain.documents import ObjectNotFoundError, check_object_key
+
+
+class S3ObjectStore:
+    """Example::
+
+    store = S3ObjectStore("mlops-uploads-1a2b")
+    version = store.put("uploads/8f0c", data, content_type="image/png")
+    """
+
+    def __init__(self, bucket: str, *, client: Any = None) -> None:
+        self.bucket = bucket
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = aws_client("s3")
+        return self._client
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> str:
+        answer = self.client.put_object(
+            Bucket=self.bucket, Key=check_object_key(key), Body=data, ContentType=content_type
+        )
+        # The version id on a versioned bucket (it is, in every deployment), else the ETag.
+        return str(answer.get("VersionId") or answer["ETag"].strip('"'))
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = self.client.get_object(Bucket=self.bucket, Key=check_object_key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise ObjectNotFoundError(key) from exc
+            raise
+        body: bytes = answer["Body"].read()
+        return body
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=check_object_key(key))
