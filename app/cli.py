@@ -114,7 +114,10 @@ def serve(settings: Settings) -> int:
 
 
 def train_command(settings: Settings, args: argparse.Namespace) -> int:
+    from app.adapters.local.jobs import die_with_server
     from app.ocr.errors import EngineUnavailableError
+
+    die_with_server()
     from app.training.dataset import DatasetError
     from app.training.train import TrainingRequest, train
 

@@ -16,6 +16,8 @@ import jwt
 
 from app.domain.identity import Principal
 
+# After a failed JWKS fetch, requests get 503 without a new fetch for this long.
+FETCH_BACKOFF_SECONDS = 5.0
 # Token uses a Cognito token may carry; other issuers have no such claim.
 _TOKEN_USES = {"access", "id"}
 
@@ -52,18 +54,24 @@ class JwksKeys:
         self._client = jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=3600, timeout=timeout)
         self._min_refresh = min_refresh_seconds
         self._last_refresh = float("-inf")
+        self._failed_at = float("-inf")
         self._lock = threading.Lock()
 
     def _find(self, kid: str | None, *, refresh: bool) -> jwt.PyJWK | None:
+        # While the issuer is down, answer 503 at once for a few seconds instead of
+        # holding a worker thread on a fetch per request.
+        if time.monotonic() - self._failed_at < FETCH_BACKOFF_SECONDS:
+            raise AuthUnavailableError(self._unavailable)
         try:
             keys = self._client.get_jwk_set(refresh=refresh).keys
-        except jwt.PyJWKClientConnectionError as exc:
-            raise AuthUnavailableError(
-                f"The token issuer's keys could not be fetched from {self.url}; try again."
-            ) from exc
         except jwt.PyJWKClientError as exc:
-            raise AuthUnavailableError(f"The issuer's key set at {self.url} is unusable.") from exc
+            self._failed_at = time.monotonic()
+            raise AuthUnavailableError(self._unavailable) from exc
         return next((k for k in keys if k.key_id == kid), None)
+
+    @property
+    def _unavailable(self) -> str:
+        return f"The token issuer's keys could not be fetched from {self.url}; try again."
 
     def key(self, kid: str | None) -> jwt.PyJWK:
         found = self._find(kid, refresh=False)
@@ -112,7 +120,7 @@ class TokenVerifier:
     def _decode(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
+        except jwt.PyJWTError as exc:  # not a JWT, a non-string kid, an unknown `crit`...
             raise InvalidTokenError("The token is malformed: send a JWT.") from exc
         algorithm = header.get("alg")
         # Checked before any key is used: `none`, and HS256 keyed with a public key, die here.

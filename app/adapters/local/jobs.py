@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -66,7 +68,7 @@ class SubprocessJobLauncher:
         self.program = list(program)
         self.db = db
         self.jobs_dir = jobs_dir
-        self.env = dict(env)
+        self.env = {**env, PARENT_ENV: str(os.getpid())}
         self.on_finished = on_finished
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._threads: list[threading.Thread] = []
@@ -106,6 +108,13 @@ class SubprocessJobLauncher:
         return self.get(job_id)
 
     def _run(self, job_id: str, request: TrainingJobRequest) -> None:
+        try:
+            self._run_job(job_id, request)
+        except Exception as exc:  # the record must never stay queued or running
+            log.exception("training job %s", job_id)
+            self._finish(job_id, JobStatus.FAILED, error=f"the job could not run: {exc}")
+
+    def _run_job(self, job_id: str, request: TrainingJobRequest) -> None:
         folder = self.jobs_dir / job_id
         folder.mkdir(parents=True, exist_ok=True)
         report_path = folder / "report.json"
@@ -120,7 +129,13 @@ class SubprocessJobLauncher:
                 else:
                     try:
                         process = subprocess.Popen(
-                            command, stdout=log_file, stderr=subprocess.STDOUT, env=self.env
+                            command,
+                            stdout=log_file,
+                            stderr=subprocess.STDOUT,
+                            env=self.env,
+                            # Its own process group, so stopping the job stops its OCR
+                            # workers too.
+                            start_new_session=True,
                         )
                     except OSError as exc:
                         error = f"could not start mlops train: {exc}"
@@ -151,6 +166,7 @@ class SubprocessJobLauncher:
     def _finish(self, job_id: str, status: JobStatus, **fields: object) -> None:
         if "promoted" in fields:
             fields["promoted"] = int(bool(fields["promoted"]))
+        fields.setdefault("error", None)
         self._update(job_id, status=status.value, finished_at=time.time(), **fields)
         job = self.get(job_id)
         log.info("training job %s %s", job_id, status.value)
@@ -183,19 +199,33 @@ class SubprocessJobLauncher:
         return [self._to_job(row) for row in rows]
 
     def recover(self) -> int:
-        """Fail the jobs a previous server left queued or running (their thread is gone)."""
+        """Fail the jobs a killed server left queued or running, stopping what is left
+        of them. A job whose ``mlops train`` still runs under a live server (another
+        process on the same data dir) is left alone."""
         with self.db.connect() as conn:
-            cursor = conn.execute(
-                "UPDATE training_jobs SET status = ?, finished_at = ?, error = ?"
-                " WHERE status IN (?, ?)",
-                (
-                    JobStatus.FAILED.value,
-                    time.time(),
-                    "interrupted: the server stopped while this job ran; start a new one",
-                    *_ACTIVE,
-                ),
-            )
-        return cursor.rowcount
+            rows = conn.execute(
+                "SELECT id, pid FROM training_jobs WHERE status IN (?, ?)", _ACTIVE
+            ).fetchall()
+        failed = 0
+        for row in rows:
+            if row["pid"] and _server_alive(row["pid"]):
+                continue
+            if row["pid"]:
+                _stop_group(row["pid"])
+            with self.db.connect() as conn:
+                cursor = conn.execute(
+                    "UPDATE training_jobs SET status = ?, finished_at = ?, error = ?"
+                    " WHERE id = ? AND status IN (?, ?)",
+                    (
+                        JobStatus.FAILED.value,
+                        time.time(),
+                        "interrupted: the server stopped while this job ran; start a new one",
+                        row["id"],
+                        *_ACTIVE,
+                    ),
+                )
+            failed += cursor.rowcount
+        return failed
 
     def shutdown(self, timeout: float = 10) -> None:
         """Stop running jobs with the server; their records say so."""
@@ -203,7 +233,7 @@ class SubprocessJobLauncher:
             self._closing = True
             running = list(self._processes.values())
         for process in running:
-            process.terminate()
+            _stop_group(process.pid)
         for thread in self._threads:
             thread.join(timeout=timeout)
 
@@ -225,6 +255,46 @@ class SubprocessJobLauncher:
             error=row["error"],
             log_tail=tail(self.jobs_dir / row["id"] / "log.txt"),
         )
+
+
+PARENT_ENV = "MLOPS_JOB_SERVER_PID"
+
+
+def die_with_server() -> None:
+    """Called by ``mlops train`` when a server launched it: SIGTERM this process when
+    the server dies, even by SIGKILL (Linux; elsewhere ``recover()`` stops the job at
+    the next start). A server that died before this ran ends the job at once."""
+    server = os.environ.get(PARENT_ENV)
+    if not server:
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(server):
+        raise SystemExit("mlops train: the server that started this job is gone.")
+
+
+def _stop_group(pid: int) -> None:
+    """SIGTERM the job's process group (the job and its OCR workers)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+
+
+def _server_alive(pid: int) -> bool:
+    """Whether the job's ``mlops train`` runs, child of a live server (not an orphan)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    parent = next(
+        (int(line.split()[1]) for line in status.splitlines() if line.startswith("PPid:")), 1
+    )
+    return b"app.cli" in cmdline and b"train" in cmdline and parent != 1
 
 
 def _request_to_dict(request: TrainingJobRequest) -> dict[str, object]:

@@ -45,3 +45,25 @@ def test_tail_folds_progress_bars_and_keeps_the_last_lines(tmp_path):
     assert lines == ["line 27", "line 28", "line 29"]
     assert tail(log, 40).splitlines()[:2] == ["start", "100%"]
     assert tail(tmp_path / "missing.txt") == ""
+
+
+def test_recover_stops_what_a_killed_server_left_running(tmp_path):
+    import subprocess
+    import time
+
+    db = SqliteDatabase(tmp_path / "db.sqlite3")
+    orphan = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO training_jobs (id, reason, request, status, created_at, pid)"
+            " VALUES ('j1', 'manual', ?, 'running', ?, ?)",
+            (
+                '{"reason": "manual", "requested_by": "a", "generate_per_class": 1,'
+                ' "heldout_per_class": 1, "promote": "always", "include_feedback": true}',
+                time.time(),
+                orphan.pid,
+            ),
+        )
+    assert launcher(tmp_path).recover() == 1
+    assert orphan.wait(timeout=5) < 0, "the left-over job was stopped, it cannot promote later"
+    assert "interrupted" in launcher(tmp_path).get("j1").error

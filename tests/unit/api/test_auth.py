@@ -87,6 +87,13 @@ def hs256_with_the_public_key_as_secret() -> str:
     return b".".join([header, body, jwt.utils.base64url_encode(signature)]).decode()
 
 
+def raw_token(header: dict) -> str:
+    import json
+
+    parts = [json.dumps(header).encode(), b'{"sub": "x"}', b"sig"]
+    return ".".join(jwt.utils.base64url_encode(p).decode() for p in parts)
+
+
 def alg_none() -> str:
     now = int(time.time())
     return jwt.encode(
@@ -110,6 +117,8 @@ def test_valid_rs256_and_es256_tokens_are_accepted(client):
     [
         ("no token", lambda: None, "Sign in first"),
         ("not a JWT", lambda: "not-a-jwt", "malformed"),
+        ("object as kid", lambda: raw_token({"alg": "RS256", "kid": {}}), "malformed"),
+        ("unknown crit", lambda: raw_token({"alg": "RS256", "crit": ["x"]}), "malformed"),
         ("another key", lambda: token(key=OTHER_KEY), "signature"),
         ("unknown kid", lambda: token(kid="rotated-away"), "key this API does not know"),
         ("expired", lambda: token(exp=int(time.time()) - 60), "expired"),
