@@ -90,15 +90,17 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from app.api.main import create_app
+    from app.bootstrap import build_container
     from app.ocr.errors import EngineUnavailableError
 
     try:
+        container = build_container(settings)
         _ensure_model(settings)
-    except EngineUnavailableError as exc:
+    except (SettingsError, EngineUnavailableError) as exc:
         print(f"mlops: {exc}", file=sys.stderr)
         return 2
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, container),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -161,6 +163,15 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _minutes(value: str) -> int:
+    minutes = int(value) if value.isdigit() else 0
+    if not 1 <= minutes <= 24 * 60:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of minutes from 1 to 1440, not {value!r}"
+        )
+    return minutes
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -204,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     token_parser.add_argument("--sub", default="dev-user", help="the user id (default dev-user)")
     token_parser.add_argument("--admin", action="store_true", help="in the admin group")
     token_parser.add_argument(
-        "--minutes", type=int, default=60, choices=range(1, 24 * 60 + 1), metavar="1..1440"
+        "--minutes", type=_minutes, default=60, help="validity, 1..1440 (default 60)"
     )
     return parser
 

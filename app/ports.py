@@ -120,7 +120,10 @@ class FeedbackStore(Protocol):
         """Raise ``PredictionNotFoundError`` if absent."""
         ...
 
-    def add(self, feedback: Feedback) -> Feedback: ...
+    def add(self, feedback: Feedback) -> Feedback:
+        """Store the label; a subject (a document or a prediction) keeps only its newest
+        label, so one user cannot weigh on the rolling accuracy by repeating it."""
+        ...
 
     def recent(self, limit: int, *, model_version: str | None = None) -> Sequence[Feedback]:
         """The ``limit`` newest feedback items, newest first, optionally only those

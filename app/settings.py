@@ -104,7 +104,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
         if self.auth is None:
-            self.auth = AuthMode.OFF if self.cloud is Cloud.LOCAL else AuthMode.REQUIRED
+            # Naming an issuer means wanting tokens checked, in local mode too.
+            off = self.cloud is Cloud.LOCAL and not self.auth_issuer
+            self.auth = AuthMode.OFF if off else AuthMode.REQUIRED
         if self.auth is AuthMode.OFF and self.cloud is not Cloud.LOCAL:
             raise ValueError("auth can only be off in local mode (MLOPS_CLOUD=local)")
         # Local mode without an issuer uses the dev issuer (`mlops token`); anywhere
@@ -187,9 +189,12 @@ def describe_validation_error(exc: ValidationError) -> str:
     """Turn pydantic's multi-line report into one line naming the env variable."""
     parts = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "settings"
-        env = f"MLOPS_{field.upper()}" if err["loc"] else "settings"
-        parts.append(f"{env}: {err['msg']}")
+        message = err["msg"].removeprefix("Value error, ")
+        if err["loc"]:
+            field = ".".join(str(p) for p in err["loc"])
+            parts.append(f"MLOPS_{field.upper()}: {message}")
+        else:
+            parts.append(message)
     return "Invalid settings: " + "; ".join(parts)
 
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from app.domain.documents import DocumentNotFoundError
-from app.domain.jobs import JobNotFoundError
+from app.domain.jobs import JobAlreadyRunningError, JobNotFoundError
 from app.domain.models import ModelLoadError, ModelNotFoundError
 from app.domain.predictions import PredictionNotFoundError, UnknownLabelError
 from app.services.documents import UploadRejectedError
@@ -51,13 +51,13 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method of every route on this path: Starlette's 405 names only the first
-    route's, and one path often has a GET and a POST route."""
+    """Every method the API documents on this path: Starlette's 405 names only the
+    first matching route's, and a path often has a GET and a POST route."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in operations}
     return ", ".join(sorted(methods))
 
 
@@ -98,6 +98,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(UploadRejectedError)
     async def upload_rejected(_: Request, exc: UploadRejectedError) -> JSONResponse:
         return error_response(_UPLOAD_STATUS.get(exc.kind, 400), str(exc))
+
+    @app.exception_handler(JobAlreadyRunningError)
+    async def job_running(_: Request, exc: JobAlreadyRunningError) -> JSONResponse:
+        return error_response(409, str(exc), "job_running")
 
     @app.exception_handler(ModelLoadError)
     async def model_load_failed(_: Request, exc: ModelLoadError) -> JSONResponse:

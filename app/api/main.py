@@ -67,6 +67,13 @@ def _load_model(container: Container) -> None:
         log.info("serving model %s version %s", ref.name, ref.version)
     except ModelNotFoundError as exc:
         log.warning("%s /health answers 503 until a model is registered.", exc)
+    except Exception as exc:  # a broken artifact must not keep the API (and admin routes) down
+        log.error(
+            "the champion could not be loaded (%s: %s); /health answers 503 until a"
+            " loadable version is promoted through /v1/models.",
+            type(exc).__name__,
+            exc,
+        )
 
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:

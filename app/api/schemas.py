@@ -57,7 +57,8 @@ class ModelPublic(BaseModel):
 
 
 class PredictRequest(BaseModel):
-    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+    # "0" is not false, "2" is not 2, and a misspelt field is an error, not a default.
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     texts: list[NonEmptyText] = Field(min_length=1, examples=[["FACTURE N° 2024-118 ..."]])
 
@@ -122,7 +123,8 @@ class DocumentPublic(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+    # "0" is not false, "2" is not 2, and a misspelt field is an error, not a default.
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     # Listed in the schema so clients (and generated ones) know the classes; the
     # service still checks, with a message naming them.
@@ -192,7 +194,8 @@ class ModelsPublic(BaseModel):
 
 
 class PromoteRequest(BaseModel):
-    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+    # "0" is not false, "2" is not 2, and a misspelt field is an error, not a default.
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     version: json_int(1) = Field(examples=[3])  # type: ignore[valid-type]
 
@@ -209,7 +212,8 @@ PromotePolicyName = Literal["if-better", "always", "never"]
 
 
 class TrainingJobCreate(BaseModel):
-    model_config = ConfigDict(strict=True)  # "0" is not false, "2" is not 2
+    # "0" is not false, "2" is not 2, and a misspelt field is an error, not a default.
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     generate_per_class: json_int(1, 5000) | None = Field(  # type: ignore[valid-type]
         default=None, description="generated documents per class (default: settings)"

@@ -69,3 +69,12 @@ class JobNotFoundError(Exception):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"Training job {job_id!r} was not found.")
         self.job_id = job_id
+
+
+class JobAlreadyRunningError(Exception):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            f"Training job {job_id!r} is still running; follow it at"
+            f" /v1/training-jobs/{job_id} and start another when it has finished."
+        )
+        self.job_id = job_id

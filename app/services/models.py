@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,6 +35,10 @@ class ModelService:
     registry: ModelRegistry
     holder: ModelHolder
 
+    def __post_init__(self) -> None:
+        # One promotion at a time in a process: an undo must not overwrite another's move.
+        self._lock = threading.Lock()
+
     def versions(self) -> Sequence[ModelVersionInfo]:
         return self.registry.versions()
 
@@ -47,18 +52,19 @@ class ModelService:
             raise ModelNotFoundError(
                 f"No model named {model_name!r}: this service serves {self.registry.model_name!r}."
             )
-        previous = self.registry.alias_version(CHAMPION)
-        self.registry.set_alias(CHAMPION, version)
-        if self.holder.alias != CHAMPION:
-            return Promotion(version, previous, self.holder.loaded)
-        try:
-            serving = self.holder.refresh()
-        except Exception as exc:
-            if previous is not None:
-                self.registry.set_alias(CHAMPION, previous)
-            raise ModelLoadError(
-                f"Version {version} of {model_name!r} could not be loaded ({exc});"
-                f" the champion stays version {previous}."
-            ) from exc
+        with self._lock:
+            previous = self.registry.alias_version(CHAMPION)
+            self.registry.set_alias(CHAMPION, version)
+            if self.holder.alias != CHAMPION:
+                return Promotion(version, previous, self.holder.loaded)
+            try:
+                serving = self.holder.refresh()
+            except Exception as exc:
+                if previous is not None:
+                    self.registry.set_alias(CHAMPION, previous)
+                raise ModelLoadError(
+                    f"Version {version} of {model_name!r} could not be loaded ({exc});"
+                    f" the champion stays version {previous}."
+                ) from exc
         log.info("champion of %s is now version %s (was %s)", model_name, version, previous)
         return Promotion(version, previous, serving)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from app.domain.feedback import Feedback
 from app.domain.identity import Principal
-from app.domain.jobs import JobReason, TrainingJob, TrainingJobRequest
+from app.domain.jobs import JobAlreadyRunningError, JobReason, TrainingJob, TrainingJobRequest
 from app.ports import JobLauncher
 from app.services.monitoring import MonitoringService
 
@@ -89,6 +89,11 @@ class RetrainingService:
         promote: str | None = None,
         include_feedback: bool = True,
     ) -> TrainingJob:
+        """Start a job now, unless one is queued or running (two at once would only
+        compete for the same cores)."""
+        active = next((j for j in self.jobs.list(5) if not j.status.finished), None)
+        if active is not None:
+            raise JobAlreadyRunningError(active.id)
         job = self.jobs.start(
             self._request(
                 JobReason.MANUAL,

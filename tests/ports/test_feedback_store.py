@@ -60,3 +60,12 @@ def test_recent_filters_by_model_version(feedback_store):
     assert [f.id for f in feedback_store.recent(2, model_version="2")] == ["f4", "f3"]
     assert [f.id for f in feedback_store.recent(10, model_version="1")] == ["f2", "f0"]
     assert not feedback_store.recent(10, model_version="9")
+
+
+def test_a_subject_keeps_only_its_newest_label(feedback_store):
+    feedback_store.add(feedback("f1", "p1", "invoice"))
+    feedback_store.add(feedback("f2", "p2", "letter"))
+    feedback_store.add(feedback("f3", "p1", "resume"))
+    recent = feedback_store.recent(10)
+    assert [(f.id, f.true_label) for f in recent] == [("f3", "resume"), ("f2", "letter")]
+    assert [f.id for f in feedback_store.recent(10, model_version="1")] == ["f3", "f2"]

@@ -53,3 +53,29 @@ def test_train_without_tesseract_stops_with_the_install_hint(monkeypatch, tmp_pa
     code = main(["train", "--generate", "10", "--heldout", "1", "--quiet"])
     assert code == 2
     assert "apt-get install" in capsys.readouterr().err
+
+
+def test_a_cloud_without_its_adapters_stops_with_one_line(monkeypatch, capsys):
+    monkeypatch.setenv("MLOPS_CLOUD", "gcp")
+    monkeypatch.setenv("MLOPS_AUTH_ISSUER", "https://issuer.example")
+    monkeypatch.setenv("MLOPS_AUTH_AUDIENCE", "api")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "MLOPS_CLOUD=gcp" in err and len(err.strip().splitlines()) == 1
+
+
+def test_naming_an_issuer_turns_auth_on_locally(monkeypatch):
+    from app.settings import load_settings
+
+    monkeypatch.setenv("MLOPS_AUTH_ISSUER", "https://issuer.example")
+    monkeypatch.setenv("MLOPS_AUTH_AUDIENCE", "api")
+    assert load_settings().auth_required
+    monkeypatch.setenv("MLOPS_AUTH", "off")
+    assert not load_settings().auth_required
+
+
+def test_token_minutes_out_of_range_is_one_short_error(capsys):
+    with pytest.raises(SystemExit):
+        main(["token", "--minutes", "0"])
+    err = capsys.readouterr().err
+    assert "from 1 to 1440" in err and len(err) < 400

@@ -356,16 +356,29 @@ class DynamoFeedbackStore(_Table):
     def add(self, feedback: Feedback) -> Feedback:
         order = f"{feedback.created_at.isoformat()}#{feedback.id}"
         data = {**asdict(feedback), "created_at": feedback.created_at.isoformat()}
-        self.client.put_item(
-            TableName=self.table,
-            Item={
-                "pk": _s("FEEDBACK"),
-                "sk": _s(order),
-                "gsi3pk": _s(f"FEEDBACK#{feedback.model_version}"),
-                "gsi3sk": _s(order),
-                "data": _s(json.dumps(data)),
+        # A pointer item per subject names its current label, so a newer one replaces it.
+        pointer = {"pk": _s(f"FBSUBJECT#{feedback.subject.value}#{feedback.subject_id}")}
+        pointer["sk"] = _s("FBSUBJECT")
+        previous = self.client.get_item(TableName=self.table, Key=pointer, ConsistentRead=True)
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {
+                        "pk": _s("FEEDBACK"),
+                        "sk": _s(order),
+                        "gsi3pk": _s(f"FEEDBACK#{feedback.model_version}"),
+                        "gsi3sk": _s(order),
+                        "data": _s(json.dumps(data)),
+                    },
+                }
             },
-        )
+            {"Put": {"TableName": self.table, "Item": {**pointer, "current": _s(order)}}},
+        ]
+        if "Item" in previous:
+            old = {"pk": _s("FEEDBACK"), "sk": previous["Item"]["current"]}
+            writes.append({"Delete": {"TableName": self.table, "Key": old}})
+        self.client.transact_write_items(TransactItems=writes)
         return feedback
 
     def recent(self, limit: int, *, model_version: str | None = None) -> Sequence[Feedback]:

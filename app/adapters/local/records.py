@@ -214,6 +214,10 @@ class SqliteFeedbackStore:
     def add(self, feedback: Feedback) -> Feedback:
         with self.db.connect() as conn:
             conn.execute(
+                "DELETE FROM feedback WHERE subject = ? AND subject_id = ?",
+                (feedback.subject.value, feedback.subject_id),
+            )
+            conn.execute(
                 "INSERT INTO feedback (id, subject, subject_id, owner, true_label,"
                 " predicted_label, model_version, text, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

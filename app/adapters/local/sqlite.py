@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_version ON feedback(model_version, seq);
+CREATE INDEX IF NOT EXISTS feedback_subject ON feedback(subject, subject_id);
 CREATE TABLE IF NOT EXISTS training_jobs (
     id TEXT PRIMARY KEY,
     reason TEXT NOT NULL,

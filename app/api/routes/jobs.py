@@ -11,7 +11,12 @@ _ADMIN_ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("", status_code=202, response_model=TrainingJobPublic, responses=_ADMIN_ERRORS)
+@router.post(
+    "",
+    status_code=202,
+    response_model=TrainingJobPublic,
+    responses={**_ADMIN_ERRORS, 409: {"model": ErrorResponse, "description": "A job is running."}},
+)
 def start_job(
     admin: AdminUser, container: ContainerDep, body: TrainingJobCreate | None = None
 ) -> TrainingJobPublic:

@@ -95,8 +95,12 @@ def test_training_jobs_start_and_are_followed(client, app_parts):
     assert (followed["status"], followed["model_version"]) == ("succeeded", "4")
     assert [j["id"] for j in client.get("/v1/training-jobs").json()["jobs"]] == [job["id"]]
     assert client.get("/v1/training-jobs/nope").status_code == 404
-    assert client.post("/v1/training-jobs").status_code == 202, "the body is optional"
     assert client.post("/v1/training-jobs", json={"promote": "maybe"}).status_code == 422
+    assert client.post("/v1/training-jobs", json={"promot": "never"}).status_code == 422
+    second = client.post("/v1/training-jobs")
+    assert second.status_code == 202, "the body is optional"
+    running = client.post("/v1/training-jobs")
+    assert running.status_code == 409 and second.json()["id"] in running.json()["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -135,3 +139,19 @@ def test_every_metric_the_dashboard_and_alerts_use_is_exported(client):
         m for m in referenced_metrics() if m not in families and m.rsplit("_", 1)[0] not in families
     )
     assert not missing, f"dashboard/alerts use metrics the app does not export: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("delete", "/v1/training-jobs", "GET, POST"),
+        ("put", "/v1/predict", "POST"),
+        ("delete", "/v1/documents/abc", "GET"),
+        ("post", "/health", "GET"),
+    ],
+)
+def test_405_names_every_method_of_the_path(client, method, path, allow):
+    response = client.request(method.upper(), path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.json()["error"]["code"] == "method_not_allowed"
