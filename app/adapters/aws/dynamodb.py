@@ -86,15 +86,18 @@ class _Table:
         return bool(response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
     def _query(self, index: str, prefix: str, key: str, limit: int, **extra: Any) -> list[dict]:
-        items: list[dict] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": index,
-            "KeyConditionExpression": f"{prefix}pk = :k",
-            "ExpressionAttributeValues": {":k": _s(key), **extra.pop("values", {})},
-            "ScanIndexForward": False,
+        return self._paged(
+            limit,
+            IndexName=index,
+            KeyConditionExpression=f"{prefix}pk = :k",
+            ExpressionAttributeValues={":k": _s(key), **extra.pop("values", {})},
             **extra,
-        }
+        )
+
+    def _paged(self, limit: int, **query: Any) -> list[dict]:
+        """Newest first, following pages until ``limit`` items."""
+        items: list[dict] = []
+        kwargs: dict[str, Any] = {"TableName": self.table, "ScanIndexForward": False, **query}
         while len(items) < limit:
             page = self.client.query(**kwargs)
             items.extend(page.get("Items", []))
@@ -385,19 +388,11 @@ class DynamoFeedbackStore(_Table):
         if model_version is not None:
             items = self._query("by_version", "gsi3", f"FEEDBACK#{model_version}", limit)
         else:
-            items = []
-            kwargs: dict[str, Any] = {
-                "TableName": self.table,
-                "KeyConditionExpression": "pk = :k",
-                "ExpressionAttributeValues": {":k": _s("FEEDBACK")},
-                "ScanIndexForward": False,
-            }
-            while len(items) < limit:
-                page = self.client.query(**kwargs)
-                items.extend(page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            items = self._paged(
+                limit,
+                KeyConditionExpression="pk = :k",
+                ExpressionAttributeValues={":k": _s("FEEDBACK")},
+            )
         return [_to_feedback(item) for item in items[:limit]]
 
 
