@@ -61,6 +61,8 @@ def _dynamo_feedback(tmp: Path) -> object:
 
 # Adapters whose service is emulated by moto (in-process ``mock_aws``).
 MOTO = {"s3", "dynamodb"}
+# Emulators whose conditional writes are not atomic across threads.
+EMULATED_WITHOUT_LOCKS = {"dynamodb"}
 AWS_REGION = "eu-west-3"
 
 ObjectStoreFactories: dict[str, Callable[[Path], object]] = {

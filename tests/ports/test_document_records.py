@@ -10,6 +10,7 @@ from app.domain.documents import (
     NewDocument,
 )
 from app.ports import DocumentRecords
+from tests.ports.conftest import EMULATED_WITHOUT_LOCKS
 
 
 def new(doc_id: str = "d1", owner: str = "alice") -> NewDocument:
@@ -63,7 +64,13 @@ def test_claim_is_granted_once(records):
     assert second is None
 
 
-def test_concurrent_claims_grant_exactly_one(records):
+def test_concurrent_claims_grant_exactly_one(records, request):
+    if request.node.callspec.params.get("records") in EMULATED_WITHOUT_LOCKS:
+        pytest.skip(
+            "moto evaluates a condition and writes without a lock, so threads race inside"
+            " the emulator; DynamoDB's conditional writes are atomic, and the condition"
+            " itself is covered by the sequential claim tests"
+        )
     records.create(new())
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: records.claim("d1", lease_seconds=60), range(16)))
