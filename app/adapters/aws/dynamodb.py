@@ -161,17 +161,29 @@ class DynamoDocumentRecords(_Table):
         return _to_record(answer["Item"])
 
     def _update(
-        self, document_id: str, sets: dict[str, dict[str, str]], condition: str, **values: Any
+        self,
+        document_id: str,
+        sets: dict[str, dict[str, str]],
+        condition: str,
+        *,
+        increment: str | None = None,
+        **values: Any,
     ) -> dict | None:
-        """Apply ``sets`` if ``condition`` holds; the new item, or None if it did not."""
+        """Apply ``sets`` (and add 1 to ``increment``) if ``condition`` holds; the new
+        item, or None if it did not."""
         from botocore.exceptions import ClientError
 
         names = {f"#{k}": k for k in sets}
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in sets)
+        if increment is not None:
+            expression += f" ADD #{increment} :one"
+            names[f"#{increment}"] = increment
+            values["one"] = _n(1)
         try:
             answer = self.client.update_item(
                 TableName=self.table,
                 Key={"pk": _s(f"DOC#{document_id}"), "sk": _s("DOC")},
-                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in sets),
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={**names, "#status": "status"},
                 ExpressionAttributeValues={
@@ -196,22 +208,26 @@ class DynamoDocumentRecords(_Table):
 
     def claim(self, document_id: str, *, lease_seconds: float) -> DocumentRecord | None:
         now = time.time()
-        current = self.get(document_id)  # raises DocumentNotFoundError for an unknown id
+        # One conditional write, the attempt counted in the same write: the winner
+        # pays a single round trip; only a loser reads, to tell "taken" from "absent".
         item = self._update(
             document_id,
             {
                 **self._status(document_id, DocumentStatus.PROCESSING),
                 "claimed_at": _n(now),
                 "lease_until": _n(now + lease_seconds),
-                "attempts": _n(current.attempts + 1),
             },
             "attribute_exists(pk) AND (#status = :pending"
             " OR (#status = :processing_now AND lease_until < :now_ts))",
+            increment="attempts",
             pending=_s(DocumentStatus.PENDING.value),
             processing_now=_s(DocumentStatus.PROCESSING.value),
             now_ts=_n(now),
         )
-        return _to_record(item) if item is not None else None
+        if item is None:
+            self.get(document_id)  # raises DocumentNotFoundError for an unknown id
+            return None
+        return _to_record(item)
 
     def _finish(self, document_id: str, sets: dict[str, dict[str, str]]) -> DocumentRecord:
         item = self._update(document_id, sets, "attribute_exists(pk)")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from tests.e2e.conftest import wait_for_document
 from tests.unit.ocr.samples import blank_pdf, encode, png_with_declared_size, render_text
 
 RANDOM = os.urandom(4096)
@@ -17,16 +17,6 @@ RANDOM = os.urandom(4096)
 def text_png_bytes() -> bytes:
     image, _lines = render_text("FACTURE N° 42 Total TTC 120,00 EUR", width=900, font_px=36)
     return encode(image)
-
-
-def wait_for(client: TestClient, doc_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"/v1/documents/{doc_id}").json()
-        if body["status"] in ("done", "failed"):
-            return body
-        time.sleep(0.05)
-    raise AssertionError(f"document {doc_id} did not finish: {body}")
 
 
 def still_serving(client: TestClient) -> None:
@@ -61,7 +51,7 @@ def test_refused_before_any_processing(client, name, data, status):
 def test_accepted_then_failed_with_a_reason(client, name, make, reason):
     response = client.post("/v1/documents", files={"file": (name, make(), "application/pdf")})
     assert response.status_code == 202, response.text
-    body = wait_for(client, response.json()["id"])
+    body = wait_for_document(client, response.json()["id"])
     assert body["status"] == "failed"
     assert reason in body["error"], body["error"]
     still_serving(client)
@@ -82,7 +72,7 @@ def test_traversal_filenames_are_only_display_names(client, app_parts, tmp_path,
         "/v1/documents", files={"file": (filename, text_png_bytes(), "image/png")}
     )
     assert response.status_code == 202
-    doc = wait_for(client, response.json()["id"])
+    doc = wait_for_document(client, response.json()["id"])
     assert doc["status"] == "done"
     assert "/" not in doc["filename"] and "\\" not in doc["filename"]
     stored = [p for p in (tmp_path / "objects").rglob("*") if p.is_file()]

@@ -98,12 +98,13 @@ def test_wrong_labels_start_exactly_one_job_and_the_cool_down_holds_the_next(wor
 def test_labels_on_an_older_version_do_not_trigger(world):
     world.source.aliases["champion"] = "2"
     world.holder.refresh()
-    batch = world.predictions.predict(ALICE, ["Facture"])  # served by 2
+    served_by_2 = [world.predictions.predict(ALICE, [f"Facture {i}"]).ids[0] for i in range(6)]
     world.source.aliases["champion"] = "1"
     world.holder.refresh()
-    for _ in range(6):
-        world.feedback.for_prediction(ALICE, batch.ids[0], "receipt")
-    assert world.jobs.jobs == {}
+    for prediction_id in served_by_2:
+        world.feedback.for_prediction(ALICE, prediction_id, "receipt")
+    assert world.monitoring.rolling_accuracy("2").labels == 6, "enough wrong labels on 2"
+    assert world.jobs.jobs == {}, "but 1 is serving: nothing to retrain"
 
 
 def test_a_launcher_failure_does_not_fail_the_feedback(world, caplog):
