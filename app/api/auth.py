@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 
-from app.auth.tokens import (
-    AuthUnavailableError,
-    InvalidTokenError,
-    JwksKeys,
-    StaticKeys,
-    TokenPolicy,
-    TokenVerifier,
-)
 from app.domain.identity import LOCAL_PRINCIPAL, Principal
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    # PyJWT and cryptography load only when auth is on (~0.15 s of import).
+    from app.auth.tokens import TokenVerifier
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +26,8 @@ def local_user(_request: Request) -> Principal:
 
 def build_verifier(settings: Settings) -> TokenVerifier:
     """The issuer from settings, or the local dev issuer (local mode, no issuer set)."""
+    from app.auth.tokens import JwksKeys, StaticKeys, TokenPolicy, TokenVerifier
+
     if not settings.auth_issuer:
         from app.auth.dev import DEV_AUDIENCE, DEV_ISSUER, dev_jwks
 
@@ -57,6 +56,8 @@ def build_verifier(settings: Settings) -> TokenVerifier:
 
 
 def bearer(verifier: TokenVerifier) -> Authenticator:
+    from app.auth.tokens import AuthUnavailableError, InvalidTokenError
+
     def authenticate(request: Request) -> Principal:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-FORBIDDEN = ("boto3", "botocore", "azure", "google.cloud", "mlflow", "fastapi")
+FORBIDDEN = ("boto3", "botocore", "azure", "google.cloud", "mlflow", "fastapi", "jwt")
 
 PROBE = """
 import json, sys
@@ -13,6 +13,8 @@ import app.settings, app.ports, app.bootstrap
 import app.domain.documents, app.domain.feedback, app.domain.predictions
 import app.services.pipeline, app.services.documents, app.services.predictions
 import app.services.feedback, app.services.model_holder
+import app.services.monitoring, app.services.retraining, app.services.models, app.services.drift
+import app.adapters.local.jobs, app.adapters.aws.s3, app.adapters.aws.dynamodb
 import app.ocr.reader, app.ocr.decode, app.ocr.engines, app.text.cleaning
 import app.adapters.local.objects, app.adapters.local.records
 print(json.dumps(sorted(sys.modules)))
@@ -26,3 +28,11 @@ def test_core_and_pipeline_import_no_cloud_sdk_and_no_mlflow():
     loaded = json.loads(out.stdout)
     offenders = [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert offenders == []
+
+
+def test_the_api_with_auth_off_does_not_load_the_jose_library():
+    probe = "import json, sys, app.api.main; print(json.dumps('jwt' in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) is False
