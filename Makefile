@@ -22,7 +22,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,rapidocr]'
+	$(PY) -m pip install --quiet -e '.[dev,rapidocr,aws,infra]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -76,11 +76,17 @@ class Container:
 
 
 def build_adapters(settings: Settings) -> Adapters:
-    if settings.cloud is not Cloud.LOCAL:
-        raise SettingsError(
-            f"MLOPS_CLOUD={settings.cloud.value} is not available in this build:"
-            " use MLOPS_CLOUD=local."
-        )
+    if settings.cloud is Cloud.LOCAL:
+        return _local_adapters(settings)
+    if settings.cloud is Cloud.AWS:
+        return _aws_adapters(settings)
+    raise SettingsError(
+        f"MLOPS_CLOUD={settings.cloud.value} is not available in this build:"
+        " use MLOPS_CLOUD=local or MLOPS_CLOUD=aws."
+    )
+
+
+def _local_adapters(settings: Settings) -> Adapters:
     from app.adapters.local.jobs import SubprocessJobLauncher
     from app.adapters.local.objects import LocalObjectStore
     from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
@@ -99,6 +105,30 @@ def build_adapters(settings: Settings) -> Adapters:
         jobs=jobs,
         openers=[jobs.recover],
         closers=[jobs.shutdown],
+    )
+
+
+def _aws_adapters(settings: Settings) -> Adapters:
+    from app.adapters.aws.dynamodb import DynamoDocumentRecords, DynamoFeedbackStore
+    from app.adapters.aws.ecs import EcsJobLauncher
+    from app.adapters.aws.s3 import S3ObjectStore
+    from app.adapters.mlflow_registry import MlflowModelSource
+
+    registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    return Adapters(
+        objects=S3ObjectStore(settings.uploads_bucket),
+        records=DynamoDocumentRecords(settings.records_table),
+        feedback=DynamoFeedbackStore(settings.records_table),
+        models=registry,
+        registry=registry,
+        jobs=EcsJobLauncher(
+            settings.records_table,
+            cluster=settings.aws_ecs_cluster,
+            task_definition=settings.aws_training_task_definition,
+            container=settings.aws_training_container,
+            subnets=settings.split_ids(settings.aws_training_subnets),
+            security_groups=settings.split_ids(settings.aws_training_security_groups),
+        ),
     )
 
 
@@ -193,6 +223,7 @@ def build_container(settings: Settings, adapters: Adapters | None = None) -> Con
             records=adapters.records,
             dispatch=dispatcher if dispatcher is not None else _delivered_by_storage_events,
             max_bytes=settings.max_upload_bytes,
+            upload_url_expiry_seconds=settings.upload_url_expiry_seconds,
         ),
         dispatcher=dispatcher,
     )

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         DocumentRecord,
         DocumentStatus,
         NewDocument,
+        PresignedUpload,
     )
     from app.domain.feedback import Feedback
     from app.domain.jobs import TrainingJob, TrainingJobRequest
@@ -46,6 +47,13 @@ class ObjectStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key``; deleting an absent key is not an error."""
+        ...
+
+    def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
+    ) -> PresignedUpload:
+        """Let a client upload up to ``max_bytes`` of ``content_type`` to ``key``
+        directly, for ``expires_seconds``; the storage event then starts the pipeline."""
         ...
 
 

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
 
     # Model registry. Empty means the local MLflow under data_dir.
     mlflow_tracking_uri: str = ""
+    # Where new runs store artifacts (s3://..., file://...). Empty: the data dir for a
+    # local registry, the tracking server's own default for a remote one.
+    mlflow_artifact_root: str = ""
     model_name: str = "document-classifier"
     model_alias: str = "champion"
     train_on_empty_registry: bool = True
@@ -100,6 +103,34 @@ class Settings(BaseSettings):
     auth_jwks_timeout_seconds: float = Field(5, gt=0, le=60)
 
     log_level: str = "INFO"
+
+    # Cloud resources (set by the Pulumi program on every container and function).
+    uploads_bucket: str = Field("", description="bucket or container of uploaded documents")
+    records_table: str = Field("", description="DynamoDB table of records, feedback and jobs")
+    upload_url_expiry_seconds: int = Field(900, ge=60, le=7 * 24 * 3600)
+    aws_ecs_cluster: str = ""
+    aws_training_task_definition: str = ""
+    aws_training_container: str = "train"
+    aws_training_subnets: str = Field("", description="comma-separated subnet ids")
+    aws_training_security_groups: str = Field("", description="comma-separated group ids")
+
+    @model_validator(mode="after")
+    def _check_cloud(self) -> Settings:
+        if self.cloud is Cloud.AWS:
+            missing = [
+                f"MLOPS_{name.upper()}"
+                for name in ("uploads_bucket", "records_table", "mlflow_tracking_uri")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(
+                    f"MLOPS_CLOUD=aws needs {', '.join(missing)} (the Pulumi program sets them)"
+                )
+        return self
+
+    @staticmethod
+    def split_ids(value: str) -> list[str]:
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     @model_validator(mode="after")
     def _check_auth(self) -> Settings:
@@ -177,7 +208,11 @@ class Settings(BaseSettings):
         return self.data_dir / "jobs"
 
     @property
-    def artifact_root(self) -> str:
+    def artifact_root(self) -> str | None:
+        if self.mlflow_artifact_root:
+            return self.mlflow_artifact_root
+        if self.tracking_uri.startswith(("http://", "https://", "databricks")):
+            return None
         return (self.data_dir / "mlartifacts").resolve().as_uri()
 
 

@@ -21,12 +21,13 @@ from app.api.routes import (
     monitoring,
     predict,
     predictions,
+    uploads,
 )
 from app.api.schemas import ErrorResponse
 from app.bootstrap import Container, build_container
 from app.domain.models import ModelNotFoundError
 from app.observability import metrics
-from app.settings import Settings, get_settings
+from app.settings import Cloud, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         monitoring.router,
     ):
         app.include_router(router, responses=V1_ERRORS)
+    if settings.cloud is Cloud.LOCAL:
+        app.include_router(uploads.router)
 
     from prometheus_fastapi_instrumentator import Instrumentator
 

@@ -20,6 +20,7 @@ from app.domain.jobs import TrainingJob
 from app.domain.labels import DOCUMENT_CLASSES
 from app.domain.models import ModelVersionInfo
 from app.domain.predictions import ModelRef
+from app.ocr.sniff import SUPPORTED_MEDIA_TYPES
 
 if TYPE_CHECKING:
     from app.services.monitoring import MonitoringSnapshot
@@ -78,6 +79,32 @@ class PredictResponse(BaseModel):
 class DocumentAccepted(BaseModel):
     id: str
     status: Literal["pending"] = "pending"
+
+
+class UploadUrlRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    content_type: str = Field(
+        min_length=1,
+        max_length=100,
+        examples=["image/png"],
+        json_schema_extra={"enum": list[Any](sorted(SUPPORTED_MEDIA_TYPES))},
+    )
+    filename: str | None = Field(None, max_length=500, examples=["scan.png"])
+
+
+class UploadUrlPublic(BaseModel):
+    """Send the bytes there: ``POST`` a multipart form of ``fields`` then ``file``
+    (S3), or ``PUT`` the bytes with ``headers`` (Blob SAS, GCS, local)."""
+
+    id: str
+    status: Literal["pending"] = "pending"
+    method: Literal["POST", "PUT"]
+    url: str
+    fields: dict[str, str]
+    headers: dict[str, str]
+    expires_at: datetime
+    max_bytes: int
 
 
 class DocumentPredictionPublic(BaseModel):

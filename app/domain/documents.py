@@ -30,6 +30,23 @@ class DocumentUploaded:
 
 
 @dataclass(frozen=True)
+class PresignedUpload:
+    """How a client sends a document's bytes straight to storage.
+
+    ``POST``: a multipart form with ``fields`` then the file as ``file`` (S3).
+    ``PUT``: the bytes as the body with ``headers`` (Blob SAS, GCS signed URL,
+    the local stand-in).
+    """
+
+    url: str
+    method: str
+    expires_at: datetime
+    max_bytes: int
+    fields: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DocumentPrediction:
     label: str
     confidence: float

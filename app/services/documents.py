@@ -14,10 +14,11 @@ from app.domain.documents import (
     DocumentRecord,
     DocumentUploaded,
     NewDocument,
+    PresignedUpload,
     object_key_for,
 )
 from app.domain.identity import Principal
-from app.ocr.sniff import sniff_media_type
+from app.ocr.sniff import SUPPORTED_MEDIA_TYPES, sniff_media_type
 from app.ports import DocumentRecords, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class DocumentService:
     records: DocumentRecords
     dispatch: Callable[[DocumentUploaded], object]
     max_bytes: int
+    upload_url_expiry_seconds: int = 900
 
     def upload(self, principal: Principal, filename: str | None, data: bytes) -> DocumentRecord:
         if not data:
@@ -89,6 +91,59 @@ class DocumentService:
             DocumentUploaded(bucket=self.objects.bucket, key=key, version=version, size=len(data))
         )
         return record
+
+    def upload_url(
+        self, principal: Principal, filename: str | None, content_type: str
+    ) -> tuple[DocumentRecord, PresignedUpload]:
+        """A pending record and where to send its bytes directly.
+
+        The record's size is 0 until the bytes arrive; storage enforces the size
+        limit and the content type, and its event starts the pipeline.
+        """
+        media_type = content_type.split(";")[0].strip().lower()
+        if media_type not in SUPPORTED_MEDIA_TYPES:
+            raise UploadRejectedError(
+                "unsupported_type",
+                f"{content_type!r} is not a supported type; use one of"
+                f" {', '.join(sorted(SUPPORTED_MEDIA_TYPES))}.",
+            )
+        document_id = uuid.uuid4().hex
+        key = object_key_for(document_id)
+        record = self.records.create(
+            NewDocument(
+                id=document_id,
+                owner=principal.subject,
+                object_key=key,
+                filename=display_filename(filename),
+                media_type=media_type,
+                size=0,
+            )
+        )
+        presigned = self.objects.presign_upload(
+            key,
+            content_type=media_type,
+            max_bytes=self.max_bytes,
+            expires_seconds=self.upload_url_expiry_seconds,
+        )
+        return record, presigned
+
+    def receive_direct(self, key: str, content_type: str, data: bytes) -> None:
+        """Bytes sent to a local upload URL: stored, then processed like an S3 event."""
+        if not data:
+            raise UploadRejectedError("empty", "The file is empty (0 bytes); choose another file.")
+        if len(data) > self.max_bytes:
+            raise UploadRejectedError(
+                "too_large", f"The file is {len(data)} bytes; the limit is {self.max_bytes}."
+            )
+        if sniff_media_type(data) is None:
+            raise UploadRejectedError(
+                "unsupported_type",
+                "The file is not a supported image or PDF (PNG, JPEG, TIFF, WebP, BMP, GIF, PDF).",
+            )
+        version = self.objects.put(key, data, content_type=content_type)
+        self.dispatch(
+            DocumentUploaded(bucket=self.objects.bucket, key=key, version=version, size=len(data))
+        )
 
     def get(self, principal: Principal, document_id: str) -> DocumentRecord:
         record = self.records.get(document_id)

@@ -22,7 +22,7 @@ class TrainingRegistry:
     registry.set_alias("champion", version.version)
     """
 
-    def __init__(self, tracking_uri: str, artifact_root: str, model_name: str) -> None:
+    def __init__(self, tracking_uri: str, artifact_root: str | None, model_name: str) -> None:
         from mlflow import MlflowClient
 
         self.tracking_uri = tracking_uri

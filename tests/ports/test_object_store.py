@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from app.domain.documents import InvalidObjectKeyError, ObjectNotFoundError
@@ -38,3 +40,23 @@ def test_delete_removes_and_is_idempotent(object_store):
 def test_keys_that_could_escape_are_refused(object_store, key):
     with pytest.raises(InvalidObjectKeyError):
         object_store.put(key, b"x", content_type="image/png")
+
+
+def test_a_presigned_upload_names_its_method_limit_and_expiry(object_store):
+    before = datetime.now(UTC)
+    presigned = object_store.presign_upload(
+        "uploads/p1", content_type="image/png", max_bytes=1000, expires_seconds=60
+    )
+    assert presigned.method in ("POST", "PUT")
+    assert presigned.url
+    assert presigned.max_bytes == 1000
+    assert before + timedelta(seconds=55) < presigned.expires_at <= datetime.now(UTC) + timedelta(
+        seconds=61
+    )
+
+
+def test_a_presigned_upload_refuses_keys_outside_the_store(object_store):
+    with pytest.raises(InvalidObjectKeyError):
+        object_store.presign_upload(
+            "../etc/passwd", content_type="image/png", max_bytes=10, expires_seconds=60
+        )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.adapters.aws import client as aws_client
-from app.domain.documents import ObjectNotFoundError, check_object_key
+from app.domain.documents import ObjectNotFoundError, PresignedUpload, check_object_key
 
 
 class S3ObjectStore:
@@ -46,3 +47,22 @@ class S3ObjectStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=check_object_key(key))
+
+    def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
+    ) -> PresignedUpload:
+        """A presigned POST: S3 itself refuses another content type or a bigger file."""
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=check_object_key(key),
+            Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_seconds,
+        )
+        return PresignedUpload(
+            url=post["url"],
+            method="POST",
+            expires_at=datetime.now(UTC) + timedelta(seconds=expires_seconds),
+            max_bytes=max_bytes,
+            fields=dict(post["fields"]),
+        )

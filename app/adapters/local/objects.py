@@ -5,18 +5,29 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from app.domain.documents import ObjectNotFoundError, check_object_key
+from app.adapters.local.upload_tokens import UploadGrant, UploadSigner
+from app.domain.documents import ObjectNotFoundError, PresignedUpload, check_object_key
+
+# Served by app/api/routes/uploads.py in local mode; relative to the API's own URL.
+UPLOAD_PATH = "/v1/uploads/"
 
 
 class LocalObjectStore:
-    """Objects as files under ``root``; ``bucket`` is the folder name."""
+    """Objects as files under ``root``; ``bucket`` is the folder name.
 
-    def __init__(self, root: Path) -> None:
+    Presigned uploads are ``PUT``s to the API's own ``/v1/uploads/<token>``,
+    signed by ``signer`` (a key in the data dir unless given).
+    """
+
+    def __init__(self, root: Path, *, signer: UploadSigner | None = None) -> None:
         self.root = root
         self.bucket = root.name
         root.mkdir(parents=True, exist_ok=True)
+        self.signer = signer or UploadSigner.in_dir(root.parent)
 
     def _path(self, key: str) -> Path:
         return self.root / check_object_key(key)
@@ -45,3 +56,18 @@ class LocalObjectStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def presign_upload(
+        self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
+    ) -> PresignedUpload:
+        expires_at = time.time() + expires_seconds
+        token = self.signer.sign(
+            UploadGrant(check_object_key(key), content_type, max_bytes, expires_at)
+        )
+        return PresignedUpload(
+            url=UPLOAD_PATH + token,
+            method="PUT",
+            expires_at=datetime.fromtimestamp(expires_at, UTC),
+            max_bytes=max_bytes,
+            headers={"Content-Type": content_type},
+        )

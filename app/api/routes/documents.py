@@ -1,6 +1,7 @@
 from typing import Any
+from urllib.parse import urljoin
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 
 from app.api.deps import ContainerDep, CurrentUser
 from app.api.schemas import (
@@ -9,6 +10,8 @@ from app.api.schemas import (
     ErrorResponse,
     FeedbackPublic,
     FeedbackRequest,
+    UploadUrlPublic,
+    UploadUrlRequest,
 )
 from app.services.documents import UploadRejectedError
 
@@ -34,6 +37,28 @@ async def upload_document(
         raise UploadRejectedError("too_large", f"The file is over the {limit}-byte limit.")
     record = container.documents.upload(user, file.filename, data)
     return DocumentAccepted(id=record.id)
+
+
+@router.post("/upload-url", status_code=201, response_model=UploadUrlPublic, responses=_ERRORS)
+def upload_url(
+    body: UploadUrlRequest, request: Request, user: CurrentUser, container: ContainerDep
+) -> UploadUrlPublic:
+    """Upload straight to storage (S3 presigned POST, Blob SAS, GCS signed URL).
+
+    The document is created ``pending``; storage's own event starts processing
+    once the bytes arrive. Poll ``GET /v1/documents/{id}`` as after an upload.
+    """
+    record, presigned = container.documents.upload_url(user, body.filename, body.content_type)
+    return UploadUrlPublic(
+        id=record.id,
+        method="POST" if presigned.method == "POST" else "PUT",
+        # The local stand-in answers on this API's own address.
+        url=urljoin(str(request.base_url), presigned.url),
+        fields=presigned.fields,
+        headers=presigned.headers,
+        expires_at=presigned.expires_at,
+        max_bytes=presigned.max_bytes,
+    )
 
 
 @router.get("/{document_id}", response_model=DocumentPublic, responses=_ERRORS)

@@ -1,0 +1,89 @@
+"""Signed upload tokens: the local stand-in for S3 presigned POSTs and SAS URLs.
+
+A token names the object key, the declared content type, the size limit and an
+expiry, signed with HMAC-SHA256 under a key kept in the data dir. Whoever holds
+it may upload that one object until it expires, without a bearer token — as with
+a presigned URL in the cloud.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class InvalidUploadTokenError(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The upload URL is not valid: {reason}; ask for a new one.")
+
+
+@dataclass(frozen=True)
+class UploadGrant:
+    key: str
+    content_type: str
+    max_bytes: int
+    expires_at: float
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class UploadSigner:
+    """Example::
+
+    signer = UploadSigner.in_dir(Path(".mlops"))
+    token = signer.sign(UploadGrant("uploads/d1", "image/png", 10_000, time.time() + 900))
+    assert signer.verify(token).key == "uploads/d1"
+    """
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def in_dir(cls, directory: Path) -> UploadSigner:
+        """The signer of this data dir; its key is created on first use, readable by us only."""
+        path = directory / "upload-signing.key"
+        if not path.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+        return cls(path.read_bytes())
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+    def sign(self, grant: UploadGrant) -> str:
+        body = {
+            "k": grant.key,
+            "t": grant.content_type,
+            "m": grant.max_bytes,
+            "e": grant.expires_at,
+        }
+        payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+        return f"{payload}.{self._mac(payload)}"
+
+    def verify(self, token: str, *, now: float | None = None) -> UploadGrant:
+        payload, _, mac = token.partition(".")
+        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
+            raise InvalidUploadTokenError("the signature does not match")
+        try:
+            body = json.loads(_unb64(payload))
+            grant = UploadGrant(str(body["k"]), str(body["t"]), int(body["m"]), float(body["e"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidUploadTokenError("it cannot be read") from exc
+        if grant.expires_at < (time.time() if now is None else now):
+            raise InvalidUploadTokenError("it has expired")
+        return grant

@@ -1,0 +1,100 @@
+"""POST /v1/documents/upload-url in local mode: a signed PUT to the API itself
+stands in for the cloud's presigned URL, and the upload is then processed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import wait_for_document
+from tests.unit.api.test_hostile_uploads import text_png_bytes
+
+
+def ask(client, content_type="image/png", filename="scan.png"):
+    return client.post(
+        "/v1/documents/upload-url", json={"content_type": content_type, "filename": filename}
+    )
+
+
+def test_the_url_takes_the_bytes_and_the_document_is_processed(client):
+    answer = ask(client)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["method"] == "PUT" and body["status"] == "pending"
+    assert body["url"].startswith("http://testserver/v1/uploads/")
+    assert client.get(f"/v1/documents/{body['id']}").json()["status"] == "pending"
+
+    sent = client.put(body["url"], content=text_png_bytes(), headers=body["headers"])
+    assert sent.status_code == 204, sent.text
+    done = wait_for_document(client, body["id"], timeout=60)
+    assert done["status"] == "done", done
+    assert done["filename"] == "scan.png"
+
+
+def test_an_unsupported_type_is_415_and_creates_nothing(client):
+    answer = ask(client, content_type="text/html")
+    assert answer.status_code == 415
+    assert "image/png" in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status"),
+    [
+        (lambda url: url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"), 403),
+        (lambda url: url.replace("/v1/uploads/", "/v1/uploads/x"), 403),
+    ],
+)
+def test_a_tampered_url_is_refused(client, mutate, status):
+    body = ask(client).json()
+    sent = client.put(mutate(body["url"]), content=text_png_bytes(), headers=body["headers"])
+    assert sent.status_code == status, sent.text
+    assert "ask for a new one" in sent.json()["error"]["message"]
+
+
+def test_the_declared_type_must_be_sent(client):
+    body = ask(client).json()
+    sent = client.put(body["url"], content=text_png_bytes(), headers={"Content-Type": "image/gif"})
+    assert sent.status_code == 403
+    assert "image/png" in sent.json()["error"]["message"]
+
+
+def test_bytes_that_are_not_a_document_are_415(client):
+    body = ask(client).json()
+    sent = client.put(body["url"], content=b"<html>hello</html>", headers=body["headers"])
+    assert sent.status_code == 415
+
+
+def test_an_expired_url_is_refused(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from tests.unit.api.conftest import make_app
+
+    app, _source, _jobs = make_app(tmp_path, upload_url_expiry_seconds=60)
+    with TestClient(app) as client:
+        body = ask(client).json()
+        store = app.state.container.adapters.objects
+        token = body["url"].rsplit("/", 1)[1]
+        grant = store.signer.verify(token)
+        import time
+
+        with pytest.raises(Exception, match="expired"):
+            store.signer.verify(token, now=grant.expires_at + 1)
+        assert grant.expires_at > time.time()
+
+
+def test_the_upload_route_needs_no_bearer_token_but_upload_url_does(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.auth.dev import mint
+    from tests.unit.api.conftest import make_app
+
+    app, _source, _jobs = make_app(tmp_path, auth="required")
+    with TestClient(app) as client:
+        assert ask(client).status_code == 401
+        token = mint(tmp_path / "dev-auth", "u1")
+        body = client.post(
+            "/v1/documents/upload-url",
+            json={"content_type": "image/png"},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+        sent = client.put(body["url"], content=text_png_bytes(), headers=body["headers"])
+        assert sent.status_code == 204
