@@ -1,0 +1,1 @@
+"""AWS components. Import the component modules you need; nothing is re-exported."""

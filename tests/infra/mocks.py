@@ -1,0 +1,140 @@
+"""Run a Pulumi program under mocks and return every resource it registered.
+
+Example::
+
+    stack = run_program(lambda: Network("net", NetworkArgs(az_count=2)), config={...})
+    vpcs = stack.of_type("aws:ec2/vpc:Vpc")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+
+PROJECT = "mlops-multicloud"
+STACK = "test"
+REGION = "eu-west-3"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    id: str
+
+    def json(self, key: str) -> Any:
+        """An input that holds a JSON document (policies), parsed."""
+        value = self.inputs[key]
+        return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass
+class Stack:
+    resources: list[Resource] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Resource:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def named(self, name: str) -> Resource:
+        found = [r for r in self.resources if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
+        return found[0]
+
+
+def _arn(type_: str, name: str) -> str:
+    service = type_.split(":")[1].split("/")[0]
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Resources get an id, an ARN and a few computed attributes the programs read."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        rid = f"{args.name}-id"
+        state = dict(args.inputs)
+        state.setdefault("arn", _arn(args.typ, args.name))
+        state.setdefault("id", rid)
+        state.setdefault("name", args.inputs.get("name", args.name))
+        if args.typ in ("aws:s3/bucketV2:BucketV2", "aws:s3/bucket:Bucket"):
+            state.setdefault("bucket", args.name)
+        if args.typ.startswith("aws:ecr/repository"):
+            state.setdefault("repositoryUrl", f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{args.name}")
+        if args.typ == "aws:sqs/queue:Queue":
+            state.setdefault("url", f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{args.name}")
+        if args.typ == "aws:cognito/userPool:UserPool":
+            state.setdefault("endpoint", f"cognito-idp.{REGION}.amazonaws.com/{REGION}_pool")
+        if args.typ == "aws:apigatewayv2/api:Api":
+            state.setdefault("apiEndpoint", f"https://{args.name}.execute-api.{REGION}.amazonaws.com")
+        if args.typ == "aws:rds/cluster:Cluster":
+            state.setdefault("endpoint", f"{args.name}.cluster-mock.{REGION}.rds.amazonaws.com")
+            state.setdefault("port", 5432)
+            if args.inputs.get("manageMasterUserPassword"):
+                secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-{args.name}"
+                state.setdefault(
+                    "masterUserSecrets",
+                    [{"secretArn": secret, "secretStatus": "active", "kmsKeyId": ""}],
+                )
+        self.stack.resources.append(Resource(args.typ, args.name, dict(args.inputs), rid))
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.stack.calls.append((args.token, dict(args.args)))
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
+            return {"names": names, "zoneIds": [f"euw3-az{i}" for i in (1, 2, 3)], "id": REGION}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "id": ACCOUNT,
+                    "userId": "test"}
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": REGION, "region": REGION, "id": REGION}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        return {}
+
+
+def run_program(
+    program: Callable[[], Any], *, config: dict[str, str] | None = None
+) -> Stack:
+    """Run ``program`` under mocks; ``config`` keys are full (``mlops:compute``)."""
+    stack = Stack()
+    pulumi.runtime.set_all_config({"aws:region": REGION, **(config or {})})
+    pulumi.runtime.set_mocks(RecordingMocks(stack), project=PROJECT, stack=STACK, preview=False)
+
+    original_export = pulumi.export
+
+    def record_export(name: str, value: Any) -> None:
+        stack.outputs[name] = value
+
+    @pulumi.runtime.test
+    def run() -> Any:
+        pulumi.export = record_export  # type: ignore[assignment]
+        try:
+            program()
+        finally:
+            pulumi.export = original_export  # type: ignore[assignment]
+        # Resolve exported Outputs into plain values before the run ends.
+        keys = list(stack.outputs)
+        return pulumi.Output.all(*[stack.outputs[k] for k in keys]).apply(
+            lambda values: stack.outputs.update(dict(zip(keys, values, strict=True)))
+        )
+
+    run()
+    return stack
