@@ -15,8 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.adapters.mlflow_rest import MlflowRestClient, RegistryUnavailableError
 from app.domain.models import ModelNotFoundError, ModelVersionInfo
 from app.domain.predictions import ModelRef
+from app.model.artifacts import ArtifactNotFoundError, fetch, load_sklearn_model
 from app.model.serving import SklearnClassifier
 from app.services.drift import ReferenceProfile
 
@@ -46,6 +48,13 @@ class MlflowModelSource:
         self.tracking_uri = tracking_uri
         self.model_name = model_name
         self._client_instance = client
+        # A tracking server is asked over REST on the serving path (resolve, load):
+        # a cold start then never imports MLflow. A local database needs MLflow.
+        self.rest = (
+            MlflowRestClient(tracking_uri)
+            if client is None and tracking_uri.startswith(("http://", "https://"))
+            else None
+        )
 
     @property
     def client(self) -> MlflowClient:
@@ -60,6 +69,15 @@ class MlflowModelSource:
         return self._client_instance
 
     def resolve(self, alias: str) -> ModelRef:
+        if self.rest is not None:
+            try:
+                pointer = self.rest.version_by_alias(self.model_name, alias)
+            except ModelNotFoundError as exc:
+                raise ModelNotFoundError(
+                    f"No version of model {self.model_name!r} has the alias {alias!r}:"
+                    " train one with `mlops train`."
+                ) from exc
+            return ModelRef(name=self.model_name, version=pointer.version)
         from mlflow.exceptions import MlflowException
 
         try:
@@ -76,6 +94,8 @@ class MlflowModelSource:
 
     def load_profile(self, ref: ModelRef) -> ReferenceProfile | None:
         """The training-data profile logged with the version, for drift; ``None`` if absent."""
+        if self.rest is not None:
+            return self._load_profile_rest(ref)
         from mlflow.exceptions import MlflowException
 
         try:
@@ -86,6 +106,26 @@ class MlflowModelSource:
                 path = self.client.download_artifacts(run_id, PROFILE_ARTIFACT, tmp)
                 return ReferenceProfile.from_dict(json.loads(Path(path).read_text()))
         except (MlflowException, OSError, KeyError, ValueError) as exc:
+            log.info("version %s: no drift profile (%s)", ref.version, exc)
+            return None
+
+    def _load_profile_rest(self, ref: ModelRef) -> ReferenceProfile | None:
+        assert self.rest is not None
+        try:
+            run_id = self.rest.version(ref.name, ref.version).run_id
+            if not run_id:
+                return None
+            root = self.rest.run_artifact_uri(run_id).rstrip("/")
+            with tempfile.TemporaryDirectory() as tmp:
+                path = fetch(f"{root}/{PROFILE_ARTIFACT}", Path(tmp) / PROFILE_ARTIFACT)
+                return ReferenceProfile.from_dict(json.loads(path.read_text()))
+        except (
+            ArtifactNotFoundError,
+            RegistryUnavailableError,
+            OSError,
+            KeyError,
+            ValueError,
+        ) as exc:
             log.info("version %s: no drift profile (%s)", ref.version, exc)
             return None
 
@@ -142,6 +182,13 @@ class MlflowModelSource:
         self.client.set_registered_model_alias(self.model_name, alias, version)
 
     def load_estimator(self, ref: ModelRef) -> Any:
+        if self.rest is not None:
+            try:
+                return load_sklearn_model(self.rest.download_uri(ref.name, ref.version))
+            except (ModelNotFoundError, ArtifactNotFoundError) as exc:
+                raise ModelNotFoundError(
+                    f"Model {ref.name!r} version {ref.version} could not be loaded: {exc}"
+                ) from exc
         import mlflow.sklearn
         from mlflow.exceptions import MlflowException
 

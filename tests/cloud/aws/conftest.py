@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ _ENV = {
 class MotoServer:
     endpoint: str
 
-    def client(self, service: str):  # noqa: ANN201 - a boto3 client
+    def client(self, service: str) -> Any:
         import boto3
 
         return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
@@ -71,9 +72,7 @@ class S3Registry:
 
 
 @pytest.fixture(scope="session")
-def s3_registry(
-    moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory
-) -> S3Registry:
+def s3_registry(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> S3Registry:
     from app.settings import load_settings
 
     s3 = moto_server.client("s3")
@@ -93,3 +92,56 @@ def s3_registry(
         data_dir=data_dir,
         report=report,
     )
+
+
+@dataclass(frozen=True)
+class MlflowServer:
+    """``mlflow server`` over the S3 registry, as the cloud runs it (``--static-prefix
+    /mlflow``, artifacts not proxied: clients read the bucket themselves)."""
+
+    tracking_uri: str
+    model_name: str
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(s3_registry: S3Registry) -> Iterator[MlflowServer]:
+    import re
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", s3_registry.tracking_uri,
+        "--default-artifact-root", s3_registry.artifact_root,
+        "--no-serve-artifacts", "--static-prefix", "/mlflow",
+        "--host", "127.0.0.1", "--port", "0", "--workers", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    found: list[str] = []
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            match = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+            if match:
+                found.append(match.group(1))
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + 180
+    while not found and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if not found:
+        process.kill()
+        raise RuntimeError("mlflow server did not start:\n" + "".join(lines[-30:]))
+    try:
+        yield MlflowServer(f"{found[0]}/mlflow", s3_registry.model_name)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
