@@ -138,7 +138,10 @@ def train_command(settings: Settings, args: argparse.Namespace) -> int:
         print(f"mlops train: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
-    if args.report_json is not None:
+    if args.report_json == Path("-"):
+        # A job whose only output is its log (an ECS task): one JSON line the launcher finds.
+        print(json.dumps(report.to_dict()), flush=True)
+    elif args.report_json is not None:
         args.report_json.write_text(json.dumps(report.to_dict(), indent=2))
     return 0
 
@@ -203,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the texts users labelled through feedback (newest label wins per text)",
     )
     train_parser.add_argument(
-        "--report-json", type=Path, metavar="FILE", help="also write the outcome as JSON here"
+        "--report-json", type=Path, metavar="FILE", help="also write the outcome as JSON here ('-': one line on stdout)"
     )
     train_parser.add_argument("--quiet", action="store_true", help="no progress bars")
     commands.add_parser(

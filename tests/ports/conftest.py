@@ -59,9 +59,25 @@ def _dynamo_feedback(tmp: Path) -> object:
     return DynamoFeedbackStore(_table(tmp))
 
 
+# The fake Fargate each ECS launcher's test runs its tasks on, stopped after the test.
+_FARGATES: dict[Path, object] = {}
+
+
+def _ecs_launcher(tmp: Path) -> object:
+    from app.adapters.aws.ecs import EcsJobLauncher
+    from tests.ports.fake_fargate import EcsWorld, FakeFargate
+
+    world = EcsWorld.create(AWS_REGION)
+    _FARGATES[tmp] = FakeFargate(world).start()
+    # Its clients take one lock per call, so moto is atomic per call like DynamoDB and
+    # ECS: the concurrent-start test then checks the launcher's condition, not moto's races.
+    return EcsJobLauncher(_table(tmp), **world.launcher_arguments())
+
+
 # Adapters whose service is emulated by moto (in-process ``mock_aws``).
-MOTO = {"s3", "dynamodb"}
-# Emulators whose conditional writes are not atomic across threads.
+MOTO = {"s3", "dynamodb", "ecs"}
+# Emulators whose conditional writes are not atomic across threads ("ecs" serialises its
+# calls to moto, see _ecs_launcher).
 EMULATED_WITHOUT_LOCKS = {"dynamodb"}
 AWS_REGION = "eu-west-3"
 
@@ -81,6 +97,8 @@ JobLauncherFactories: dict[str, Callable[[Path], object]] = {
         env={},
         program=[sys.executable, str(Path(__file__).with_name("fake_train.py"))],
     ),
+    # ECS tasks on moto, run by a fake Fargate with the same stand-in (fake_fargate.py).
+    "ecs": _ecs_launcher,
 }
 FeedbackFactories: dict[str, Callable[[Path], object]] = {
     "sqlite": lambda tmp: SqliteFeedbackStore(SqliteDatabase(tmp / "records.sqlite3")),
@@ -96,6 +114,8 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.setenv(name, "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", AWS_REGION)
+    # No instance starts here; loading moto's default AMIs costs a second per test.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield
 
@@ -123,6 +143,9 @@ def feedback_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[o
 
 @pytest.fixture(params=sorted(JobLauncherFactories))
 def job_launcher(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    launcher = JobLauncherFactories[request.param](tmp_path)
+    launcher = _build(request, JobLauncherFactories, tmp_path)
     yield launcher
     getattr(launcher, "shutdown", lambda: None)()
+    fargate = _FARGATES.pop(tmp_path, None)
+    if fargate is not None:
+        fargate.stop()  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""Stands in for `mlops train` behind the local job launcher: same arguments, same report.
+"""Stands in for `mlops train` behind the job launchers: same arguments, same report
+(``--report-json -``: one JSON line on stdout, as an ECS task's log carries it).
 
 ``--generate 13`` fails like a training error; ``--generate 7`` takes a second.
 """
@@ -18,7 +19,7 @@ parser.add_argument("--heldout", type=int)
 parser.add_argument("--promote")
 parser.add_argument("--quiet", action="store_true")
 parser.add_argument("--with-feedback", action="store_true")
-parser.add_argument("--report-json", type=Path)
+parser.add_argument("--report-json")
 args = parser.parse_args()
 assert args.command == "train"
 print("[train] fitting", flush=True)
@@ -27,5 +28,9 @@ if args.generate == 13:
     sys.exit(2)
 if args.generate == 7:
     time.sleep(1)
-args.report_json.write_text(json.dumps({"version": "5", "promoted": args.promote == "always"}))
+report = json.dumps({"version": "5", "promoted": args.promote == "always"})
+if args.report_json == "-":
+    print(report, flush=True)
+else:
+    Path(args.report_json).write_text(report)
 print("registered version 5", flush=True)
