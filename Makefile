@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-deps lint check-ops fuzz bench-serve bench-ocr bench-swap clean
+.PHONY: run test install system-deps lint check-ops fuzz bench-serve bench-ocr bench-swap bench-cold-start lambda-size clean
 
 run: install
 	$(VENV)/bin/mlops serve
@@ -51,3 +51,10 @@ bench-swap: install
 
 clean:
 	rm -rf $(VENV) .mlops .pytest_cache
+
+bench-cold-start: install
+	$(PY) bench/cold_start.py
+
+# P5: unzipped size of the API Lambda's dependency closure (needs PyPI), goal 200 MB.
+lambda-size: install
+	PY=$(PY) scripts/lambda-closure.sh

@@ -206,7 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="add the texts users labelled through feedback (newest label wins per text)",
     )
     train_parser.add_argument(
-        "--report-json", type=Path, metavar="FILE", help="also write the outcome as JSON here ('-': one line on stdout)"
+        "--report-json",
+        type=Path,
+        metavar="FILE",
+        help="also write the outcome as JSON here ('-': one line on stdout)",
     )
     train_parser.add_argument("--quiet", action="store_true", help="no progress bars")
     commands.add_parser(

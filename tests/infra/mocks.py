@@ -55,6 +55,12 @@ class Stack:
         return found[0]
 
 
+def _invoke_arn(function_arn: str) -> str:
+    return (
+        f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
+
+
 def _arn(type_: str, name: str) -> str:
     service = type_.split(":")[1].split("/")[0]
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
@@ -75,13 +81,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
         if args.typ in ("aws:s3/bucketV2:BucketV2", "aws:s3/bucket:Bucket"):
             state.setdefault("bucket", args.name)
         if args.typ.startswith("aws:ecr/repository"):
-            state.setdefault("repositoryUrl", f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{args.name}")
+            state.setdefault(
+                "repositoryUrl", f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{args.name}"
+            )
         if args.typ == "aws:sqs/queue:Queue":
             state.setdefault("url", f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{args.name}")
         if args.typ == "aws:cognito/userPool:UserPool":
             state.setdefault("endpoint", f"cognito-idp.{REGION}.amazonaws.com/{REGION}_pool")
         if args.typ == "aws:apigatewayv2/api:Api":
-            state.setdefault("apiEndpoint", f"https://{args.name}.execute-api.{REGION}.amazonaws.com")
+            state.setdefault(
+                "apiEndpoint", f"https://{args.name}.execute-api.{REGION}.amazonaws.com"
+            )
         if args.typ == "aws:rds/cluster:Cluster":
             state.setdefault("endpoint", f"{args.name}.cluster-mock.{REGION}.rds.amazonaws.com")
             state.setdefault("port", 5432)
@@ -91,6 +101,33 @@ class RecordingMocks(pulumi.runtime.Mocks):
                     "masterUserSecrets",
                     [{"secretArn": secret, "secretStatus": "active", "kmsKeyId": ""}],
                 )
+        # ECS ARNs keep their real shape: policies derive task and revision patterns from them.
+        if args.typ == "aws:ecs/cluster:Cluster":
+            state["arn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{state['name']}"
+        if args.typ == "aws:ecs/taskDefinition:TaskDefinition":
+            family = args.inputs.get("family", args.name)
+            state["arn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:1"
+            state.setdefault("revision", 1)
+        if args.typ == "aws:apigatewayv2/api:Api":
+            state.setdefault(
+                "executionArn", f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{args.name}-id"
+            )
+        if args.typ == "aws:lambda/function:Function":
+            function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{state['name']}"
+            state.setdefault("arn", function_arn)
+            state.setdefault("version", "1")
+            state.setdefault("qualifiedArn", f"{function_arn}:1")
+            state.setdefault("invokeArn", _invoke_arn(function_arn))
+        if args.typ == "aws:lambda/alias:Alias":
+            alias_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:fn:{state['name']}"
+            state["arn"] = alias_arn
+            state.setdefault("invokeArn", _invoke_arn(alias_arn))
+        if args.typ == "aws:lb/loadBalancer:LoadBalancer":
+            state.setdefault("dnsName", f"{args.name}.elb.{REGION}.amazonaws.com")
+        if args.typ == "docker-build:index:Image":
+            state.setdefault("digest", "sha256:" + "0" * 64)
+            tags = args.inputs.get("tags") or []
+            state.setdefault("ref", f"{tags[0]}@sha256:{'0' * 64}" if tags else "")
         self.stack.resources.append(Resource(args.typ, args.name, dict(args.inputs), rid))
         return rid, state
 
@@ -101,18 +138,30 @@ class RecordingMocks(pulumi.runtime.Mocks):
             names = [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
             return {"names": names, "zoneIds": [f"euw3-az{i}" for i in (1, 2, 3)], "id": REGION}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/test", "id": ACCOUNT,
-                    "userId": "test"}
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                "id": ACCOUNT,
+                "userId": "test",
+            }
         if token == "aws:index/getRegion:getRegion":
             return {"name": REGION, "region": REGION, "id": REGION}
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            return {
+                "userName": "AWS",
+                "password": "token",
+                "authorizationToken": "QVdTOnRva2Vu",
+                "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
+                "expiresAt": "2030-01-01T00:00:00Z",
+                "id": REGION,
+                "registryId": ACCOUNT,
+            }
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         return {}
 
 
-def run_program(
-    program: Callable[[], Any], *, config: dict[str, str] | None = None
-) -> Stack:
+def run_program(program: Callable[[], Any], *, config: dict[str, str] | None = None) -> Stack:
     """Run ``program`` under mocks; ``config`` keys are full (``mlops:compute``)."""
     stack = Stack()
     pulumi.runtime.set_all_config({"aws:region": REGION, **(config or {})})

@@ -50,8 +50,10 @@ def test_a_presigned_upload_names_its_method_limit_and_expiry(object_store):
     assert presigned.method in ("POST", "PUT")
     assert presigned.url
     assert presigned.max_bytes == 1000
-    assert before + timedelta(seconds=55) < presigned.expires_at <= datetime.now(UTC) + timedelta(
-        seconds=61
+    assert (
+        before + timedelta(seconds=55)
+        < presigned.expires_at
+        <= datetime.now(UTC) + timedelta(seconds=61)
     )
 
 

@@ -36,3 +36,23 @@ def test_the_api_with_auth_off_does_not_load_the_jose_library():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(out.stdout.strip().splitlines()[-1]) is False
+
+
+def test_the_aws_entrypoints_import_no_sdk_client_no_mlflow_and_no_tracer():
+    # Clients, the model registry and the X-Ray SDK are built on the first invocation.
+    probe = (
+        "import json, sys, functions.aws.handler, functions.aws.admin_authorizer;"
+        " print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    forbidden = (*FORBIDDEN, "aws_xray_sdk")
+    # Powertools reads botocore's version for its user agent: the bare package, no client code.
+    offenders = [
+        m
+        for m in loaded
+        if m != "botocore" and any(m == f or m.startswith(f + ".") for f in forbidden)
+    ]
+    assert offenders == []
