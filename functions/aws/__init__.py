@@ -1,0 +1,1 @@
+"""AWS Lambda entrypoints: the OCR function and the admin authorizer of /mlflow."""
