@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
 
+from app.auth.settings import build_verifier
 from app.domain.identity import LOCAL_PRINCIPAL, Principal
 from app.settings import Settings
 
@@ -22,37 +23,6 @@ Authenticator = Callable[[Request], Principal]
 
 def local_user(_request: Request) -> Principal:
     return LOCAL_PRINCIPAL
-
-
-def build_verifier(settings: Settings) -> TokenVerifier:
-    """The issuer from settings, or the local dev issuer (local mode, no issuer set)."""
-    from app.auth.tokens import JwksKeys, StaticKeys, TokenPolicy, TokenVerifier
-
-    if not settings.auth_issuer:
-        from app.auth.dev import DEV_AUDIENCE, DEV_ISSUER, dev_jwks
-
-        log.warning(
-            "authentication is ON with the local DEV issuer: mint tokens with `mlops token`"
-            " (development only; set MLOPS_AUTH_ISSUER for a real identity provider)"
-        )
-        policy = TokenPolicy(
-            issuer=DEV_ISSUER,
-            audiences=(DEV_AUDIENCE,),
-            admin_group="admin",
-            group_claims=("groups",),
-        )
-        return TokenVerifier(policy, StaticKeys(dev_jwks(settings.dev_auth_dir)))
-    issuer = settings.auth_issuer.rstrip("/")
-    jwks_url = settings.auth_jwks_url or f"{issuer}/.well-known/jwks.json"
-    policy = TokenPolicy(
-        issuer=issuer,
-        audiences=settings.audiences,
-        algorithms=settings.algorithms,
-        leeway_seconds=settings.auth_leeway_seconds,
-        admin_group=settings.auth_admin_group,
-        group_claims=settings.group_claims,
-    )
-    return TokenVerifier(policy, JwksKeys(jwks_url, timeout=settings.auth_jwks_timeout_seconds))
 
 
 def bearer(verifier: TokenVerifier) -> Authenticator:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 @functools.cache
 def verifier() -> TokenVerifier:
     """Built once per execution environment; its JWKS is fetched once and cached."""
-    from app.api.auth import build_verifier
+    from app.auth.settings import build_verifier
     from app.settings import SettingsError, get_settings
 
     settings = get_settings()
