@@ -106,6 +106,14 @@ class ObjectNotFoundError(DocumentError):
         self.key = key
 
 
+class StorageUnavailableError(DocumentError):
+    """Storage is throttling or unreachable: worth retrying, not a bad document."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"Stored object {key!r} could not be read now ({reason}).")
+        self.key = key
+
+
 class InvalidObjectKeyError(DocumentError):
     def __init__(self, key: str) -> None:
         super().__init__(

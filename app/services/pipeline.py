@@ -15,6 +15,7 @@ from app.domain.documents import (
     DocumentRecord,
     DocumentUploaded,
     ObjectNotFoundError,
+    StorageUnavailableError,
     document_id_from_key,
 )
 from app.ocr.errors import UnreadableDocumentError
@@ -81,6 +82,11 @@ class DocumentPipeline:
             prediction = model.predict([clean.text])[0]
         except UnreadableDocumentError as exc:
             return self._finish(self.records.fail(document_id, reason=str(exc)))
+        except StorageUnavailableError:
+            # The delivery is retried: the record stays ``processing`` until its
+            # lease expires, then the retry claims it again.
+            log.warning("document %s: storage unavailable; the event will be retried", document_id)
+            raise
         except ObjectNotFoundError:
             return self._finish(
                 self.records.fail(

@@ -6,7 +6,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.adapters.aws import client as aws_client
-from app.domain.documents import ObjectNotFoundError, PresignedUpload, check_object_key
+from app.domain.documents import (
+    ObjectNotFoundError,
+    PresignedUpload,
+    StorageUnavailableError,
+    check_object_key,
+)
+
+# S3 answers these when it is the one in trouble; the read is worth retrying.
+_TRANSIENT_CODES = {
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+    "Throttling",
+    "503",
+    "500",
+}
 
 
 class S3ObjectStore:
@@ -34,15 +50,20 @@ class S3ObjectStore:
         return str(answer.get("VersionId") or answer["ETag"].strip('"'))
 
     def get(self, key: str) -> bytes:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=check_object_key(key))
+            body: bytes = answer["Body"].read()
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404"):
                 raise ObjectNotFoundError(key) from exc
+            if code in _TRANSIENT_CODES:
+                raise StorageUnavailableError(key, str(code)) from exc
             raise
-        body: bytes = answer["Body"].read()
+        except BotoCoreError as exc:  # connection, read timeout, bad response body
+            raise StorageUnavailableError(key, type(exc).__name__) from exc
         return body
 
     def delete(self, key: str) -> None:

@@ -8,7 +8,12 @@ import pytest
 
 from app.adapters.local.objects import LocalObjectStore
 from app.adapters.local.records import SqliteDocumentRecords
-from app.domain.documents import DocumentStatus, DocumentUploaded, NewDocument
+from app.domain.documents import (
+    DocumentStatus,
+    DocumentUploaded,
+    NewDocument,
+    StorageUnavailableError,
+)
 from app.ocr.errors import UnreadableDocumentError
 from app.ocr.reader import OcrResult
 from app.services.model_holder import ModelHolder, ModelUnavailableError
@@ -124,3 +129,36 @@ def test_gives_up_after_too_many_interrupted_attempts(world):
     record = records.get("d1")
     assert record.status is DocumentStatus.FAILED and "interrupted" in record.error
     assert reader.calls == 0
+
+
+class ThrottledStore(LocalObjectStore):
+    """Storage that answers "slow down" a given number of times, then serves."""
+
+    def __init__(self, root: Path, failures: int) -> None:
+        super().__init__(root)
+        self.failures = failures
+
+    def get(self, key: str) -> bytes:
+        if self.failures:
+            self.failures -= 1
+            raise StorageUnavailableError(key, "SlowDown")
+        return super().get(key)
+
+
+def test_unavailable_storage_is_retried_not_failed(tmp_path):
+    objects = ThrottledStore(tmp_path / "objects", failures=1)
+    records = SqliteDocumentRecords(tmp_path / "db.sqlite3")
+    holder = ModelHolder(FakeModelSource({"champion": "7"}))
+    holder.refresh()
+    pipeline = DocumentPipeline(
+        objects=objects, records=records, read=FakeReader(), models=holder, lease_seconds=0
+    )
+    records.create(NewDocument("d1", "alice", "uploads/d1", "x.png", "image/png", 8))
+    objects.put("uploads/d1", b"Dear Sir", content_type="image/png")
+
+    with pytest.raises(StorageUnavailableError):
+        pipeline.process("d1")
+    assert records.get("d1").status is DocumentStatus.PROCESSING
+
+    # The redelivery comes after the lease (here 0 s): it claims and finishes.
+    assert pipeline.process("d1").status is DocumentStatus.DONE
