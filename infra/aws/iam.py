@@ -45,9 +45,9 @@ def policy_document(statements: Sequence[Statement]) -> pulumi.Output[str]:
             body.append(entry)
         return json.dumps({"Version": "2012-10-17", "Statement": body})
 
-    return pulumi.Output.all(
-        *[pulumi.Output.all(*s.resources) for s in statements]
-    ).apply(lambda resolved: render([list(r) for r in resolved]))
+    return pulumi.Output.all(*[pulumi.Output.all(*s.resources) for s in statements]).apply(
+        lambda resolved: render([list(r) for r in resolved])
+    )
 
 
 def assume_role_policy(service: str) -> str:
