@@ -170,6 +170,8 @@ def _aws(c: AwsStackConfig) -> None:
                     training.security_group_id,
                 ],
                 load_balancer_arn=edge.load_balancer_arn,
+                # Port 5000 admits the NLB's own group, not the whole VPC range.
+                load_balancer_security_group_id=edge.load_balancer_security_group_id,
                 log_retention_days=logs,
                 min_capacity=c.mlflow_min_acu,
                 max_capacity=c.mlflow_max_acu,

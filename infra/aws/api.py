@@ -230,6 +230,8 @@ class HttpApi(pulumi.ComponentResource):
             f"{self._name}-{role}-integration",
             api_id=api.id,
             integration_type="AWS_PROXY",
+            # Lambda is always invoked with POST; the provider wants it stated.
+            integration_method="POST",
             integration_uri=target.invoke_arn,
             payload_format_version="2.0",
             timeout_milliseconds=INTEGRATION_TIMEOUT_MS,

@@ -204,7 +204,14 @@ class Documents(pulumi.ComponentResource):
     ) -> s3.Bucket:
         """A private, encrypted, versioned bucket reachable over TLS only."""
         name = f"{self._name}-{role}"
-        bucket = s3.Bucket(name, tags=self._args.tags, opts=self._child)
+        bucket = s3.Bucket(
+            name,
+            # Unprotected (dev) stacks must be destroyable: S3 refuses to delete a bucket
+            # that still holds objects or versions.
+            force_destroy=not self._args.deletion_protection,
+            tags=self._args.tags,
+            opts=self._child,
+        )
         public_access = s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             bucket=bucket.id,

@@ -361,7 +361,7 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child,
         )
-        iam.RolePolicy(
+        execution_policy = iam.RolePolicy(
             f"{self._name}-mlflow-execution-policy",
             role=execution_role.id,
             policy=execution_role_policy(args.image, log_group.arn, [self.db_secret_arn]),
@@ -375,7 +375,7 @@ class ModelRegistry(pulumi.ComponentResource):
         )
         # Read-only: the UI's artifact browser lists and reads run artifacts through the
         # server even with --no-serve-artifacts; writes come from the clients alone.
-        iam.RolePolicy(
+        task_policy = iam.RolePolicy(
             f"{self._name}-mlflow-task-policy",
             role=task_role.id,
             policy=policy_document(
@@ -455,7 +455,9 @@ class ModelRegistry(pulumi.ComponentResource):
             task_role_arn=task_role.arn,
             container_definitions=pulumi.Output.json_dumps([container]),
             tags=args.tags,
-            opts=self._child,
+            # The service starts tasks at once: the image pull and the password need the
+            # execution policy in place, not just the role.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_policy, task_policy]),
         )
 
     def _build_service(

@@ -157,7 +157,8 @@ class AppNetworking(pulumi.ComponentResource):
         app_sg = ec2.SecurityGroup(
             f"{name}-app-sg",
             vpc_id=args.vpc_id,
-            description="The app's tasks or functions",
+            # EC2 refuses an apostrophe (or any character outside a-zA-Z0-9 ._-:/()#,@[]+=&;{}!$*).
+            description="The app tasks or functions",
             tags=args.tags,
             opts=self._child,
         )
@@ -189,7 +190,7 @@ class AppNetworking(pulumi.ComponentResource):
         nlb_sg = ec2.SecurityGroup(
             f"{name}-nlb-sg",
             vpc_id=args.vpc_id,
-            description="Internal NLB: reached by the API's VPC link inside the VPC",
+            description="Internal NLB: reached by the API VPC link inside the VPC",
             tags=args.tags,
             opts=self._child,
         )
@@ -445,8 +446,10 @@ class AppService(pulumi.ComponentResource):
 
     def _build_fargate(self, log_group: cloudwatch.LogGroup) -> None:
         name, args = self._name, self._args
-        task_role, _ = self._build_role("task", ECS_TASKS_SERVICE, {"app": self._app_policy()})
-        execution_role, _ = self._build_role(
+        task_role, task_policies = self._build_role(
+            "task", ECS_TASKS_SERVICE, {"app": self._app_policy()}
+        )
+        execution_role, execution_policies = self._build_role(
             "execution",
             ECS_TASKS_SERVICE,
             {"pull-and-log": execution_role_policy(args.image, log_group.arn)},
@@ -480,7 +483,11 @@ class AppService(pulumi.ComponentResource):
             execution_role_arn=execution_role.arn,
             container_definitions=pulumi.Output.json_dumps([container]),
             tags=args.tags,
-            opts=self._child,
+            # The roles' ARNs exist before their policies: without this the service could
+            # start tasks that cannot pull the image yet and trip the circuit breaker.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*task_policies, *execution_policies]
+            ),
         )
         target_group = lb.TargetGroup(
             f"{name}-tg",

@@ -189,7 +189,10 @@ class TrainingJob(pulumi.ComponentResource):
         }
         return ecs.TaskDefinition(
             self._name,
-            family=self._name,
+            # Task definition families are account- and region-wide, and the app runs the
+            # family's latest revision: a bare "training" would be shared by every stack
+            # of the account (one stack would start another's job, with its roles).
+            family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{self._name}",
             cpu=str(args.cpu),
             memory=str(args.memory),
             network_mode="awsvpc",

@@ -115,6 +115,7 @@ def test_the_app_and_mlflow_are_reached_over_one_vpc_link(with_mlflow: Stack) ->
 def test_lambda_compute_is_a_proxy_integration_of_the_alias(lambda_app: Stack) -> None:
     integration = lambda_app.one(INTEGRATION).inputs
     assert integration["integrationType"] == "AWS_PROXY"
+    assert integration["integrationMethod"] == "POST"
     assert integration["integrationUri"] == ALIAS_INVOKE
     assert integration["payloadFormatVersion"] == "2.0"
     permission = lambda_app.one("aws:lambda/permission:Permission").inputs

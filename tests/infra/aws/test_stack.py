@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 
 import pulumi
 import pytest
@@ -191,7 +192,7 @@ def test_the_app_gets_the_contracts_environment(fargate: Stack, external_mlflow:
     assert env["MLOPS_AUTH_ISSUER"] == fargate.outputs["auth_issuer"]
     assert env["MLOPS_AUTH_AUDIENCE"] == fargate.outputs["user_pool_client_id"]
     assert env["MLOPS_AWS_ECS_CLUSTER"].endswith(":cluster/ecs-cluster")
-    assert env["MLOPS_AWS_TRAINING_TASK_DEFINITION"] == "training"
+    assert env["MLOPS_AWS_TRAINING_TASK_DEFINITION"] == "mlops-multicloud-test-training"
     assert env["MLOPS_AWS_TRAINING_CONTAINER"] == "train"
     assert set(env["MLOPS_AWS_TRAINING_SUBNETS"].split(",")) == private_subnet_ids(fargate)
     assert env["MLOPS_AWS_TRAINING_SECURITY_GROUPS"] == "training-sg-id"
@@ -255,7 +256,8 @@ def test_the_app_may_start_training_only_on_its_cluster(fargate: Stack, lambda_:
     for stack, policy in ((fargate, "app-task-app"), (lambda_, "app-function-app")):
         body = json.loads(stack.named(policy).inputs["policy"])["Statement"]
         (run,) = [s for s in body if s["Action"] == ["ecs:RunTask"]]
-        assert run["Resource"] == ["arn:aws:ecs:eu-west-3:123456789012:task-definition/training:*"]
+        family = "mlops-multicloud-test-training"
+        assert run["Resource"] == [f"arn:aws:ecs:eu-west-3:123456789012:task-definition/{family}:*"]
         assert run["Condition"] == {
             "ArnEquals": {"ecs:cluster": "arn:aws:ecs:eu-west-3:123456789012:cluster/ecs-cluster"}
         }
@@ -331,6 +333,8 @@ def test_deletion_protection_follows_the_setting(fargate: Stack, lambda_: Stack)
         assert table["deletionProtectionEnabled"] is protected
         for repo in stack.of_type("aws:ecr/repository:Repository"):
             assert repo.inputs["forceDelete"] is not protected
+        for bucket in stack.of_type("aws:s3/bucket:Bucket"):
+            assert bucket.inputs["forceDestroy"] is not protected
 
 
 def test_the_outputs_are_exported(any_stack: Stack) -> None:
@@ -429,3 +433,26 @@ def test_every_workload_starts_with_the_settings_it_is_given(any_stack: Stack) -
             load_settings(**overrides)
         except SettingsError as exc:
             pytest.fail(f"{name} would not start: {exc}")
+
+
+# -- what AWS validates and the mocks do not -------------------------------------------------
+
+# EC2's character sets (CreateSecurityGroup, and the rules' descriptions): no apostrophe.
+_GROUP_DESCRIPTION = r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}"
+_RULE_DESCRIPTION = r"[a-zA-Z0-9 ._\-:/()#,@\[\]+=;{}!$*]{0,255}"
+
+
+def test_security_group_descriptions_use_the_characters_ec2_accepts(any_stack: Stack) -> None:
+    rules = (
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    )
+    checks = [("aws:ec2/securityGroup:SecurityGroup", _GROUP_DESCRIPTION)]
+    checks += [(type_, _RULE_DESCRIPTION) for type_ in rules]
+    bad = [
+        (r.name, r.inputs["description"])
+        for type_, pattern in checks
+        for r in any_stack.of_type(type_)
+        if not re.fullmatch(pattern, r.inputs.get("description", ""))
+    ]
+    assert not bad

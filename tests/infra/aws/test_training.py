@@ -57,9 +57,9 @@ def test_the_container_is_named_train_and_trains_with_feedback(stack: Stack) -> 
     assert container["logConfiguration"]["logDriver"] == "awslogs"
 
 
-def test_the_task_definition_is_a_fargate_family_named_after_the_component(stack: Stack) -> None:
+def test_the_task_definition_is_a_fargate_family_named_after_the_stack(stack: Stack) -> None:
     task = stack.one("aws:ecs/taskDefinition:TaskDefinition").inputs
-    assert task["family"] == "training" == stack.outputs["family"]
+    assert task["family"] == "mlops-multicloud-test-training" == stack.outputs["family"]
     assert (task["cpu"], task["memory"]) == ("2048", "4096")
     assert task["requiresCompatibilities"] == ["FARGATE"]
     assert task["networkMode"] == "awsvpc"
