@@ -50,7 +50,7 @@ bench-swap: install
 	$(PY) bench/swap.py
 
 clean:
-	rm -rf $(VENV) .mlops .pytest_cache
+	rm -rf $(VENV) .mlops .pytest_cache build
 
 bench-cold-start: install
 	$(PY) bench/cold_start.py
