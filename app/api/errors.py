@@ -52,9 +52,14 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def _allowed_methods(request: Request) -> str:
     """Every method the API documents on this path: Starlette's 405 names only the
-    first matching route's, and a path often has a GET and a POST route."""
+    first matching route's, and a path often has a GET and a POST route. As in
+    OpenAPI, a concrete path (``/v1/documents/upload-url``) wins over a templated
+    one (``/v1/documents/{document_id}``)."""
+    paths = request.app.openapi().get("paths", {})
+    if request.url.path in paths:
+        return ", ".join(sorted(m.upper() for m in paths[request.url.path]))
     methods: set[str] = set()
-    for template, operations in request.app.openapi().get("paths", {}).items():
+    for template, operations in paths.items():
         pattern = "^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, request.url.path):
             methods |= {m.upper() for m in operations}

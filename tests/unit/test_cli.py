@@ -35,9 +35,22 @@ def test_auth_required_with_an_issuer_but_no_audience_refuses_to_start(monkeypat
 
 def test_a_cloud_deployment_cannot_turn_auth_off(monkeypatch, capsys):
     monkeypatch.setenv("MLOPS_CLOUD", "aws")
+    monkeypatch.setenv("MLOPS_UPLOADS_BUCKET", "uploads")
+    monkeypatch.setenv("MLOPS_RECORDS_TABLE", "records")
+    monkeypatch.setenv("MLOPS_MLFLOW_TRACKING_URI", "http://mlflow:5000")
     monkeypatch.setenv("MLOPS_AUTH", "off")
     assert main(["serve"]) == 2
     assert "only be off in local mode" in capsys.readouterr().err
+
+
+def test_a_cloud_deployment_names_the_resources_it_is_missing(monkeypatch, capsys):
+    monkeypatch.setenv("MLOPS_CLOUD", "aws")
+    monkeypatch.setenv("MLOPS_AUTH_ISSUER", "https://issuer.example")
+    monkeypatch.setenv("MLOPS_AUTH_AUDIENCE", "api")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "MLOPS_UPLOADS_BUCKET, MLOPS_RECORDS_TABLE, MLOPS_MLFLOW_TRACKING_URI" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_token_is_refused_outside_the_local_dev_issuer(monkeypatch, capsys):

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from app.domain.documents import DocumentStatus, DocumentUploaded, document_id_from_key
+from app.domain.documents import (
+    DocumentStatus,
+    DocumentUploaded,
+    ObjectNotFoundError,
+    document_id_from_key,
+)
 from app.ports import DocumentRecords
 from app.services.model_holder import ModelUnavailableError
 from app.services.pipeline import DocumentPipeline
@@ -26,7 +31,12 @@ class InProcessDispatcher:
     def __init__(self, pipeline: DocumentPipeline, records: DocumentRecords, *, workers: int):
         self.pipeline = pipeline
         self.records = records
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+        self.workers = workers
+        self._pool = self._new_pool()
+        self._closed = False
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="ocr")
 
     def __call__(self, event: DocumentUploaded) -> Future[None]:
         return self.submit(document_id_from_key(event.key))
@@ -44,15 +54,31 @@ class InProcessDispatcher:
 
     def resume(self) -> int:
         """Requeue work a previous process accepted but never finished; return the count."""
+        if self._closed:  # the app started again in the same process (tests, reloads)
+            self._pool, self._closed = self._new_pool(), False
         # This process is the only local worker, so anything "processing" now
         # belongs to a process that died.
         self.records.requeue_stuck(older_than_seconds=0)
-        pending = [r.id for r in self.records.list(status=DocumentStatus.PENDING, limit=1_000_000)]
+        pending = [
+            r.id
+            for r in self.records.list(status=DocumentStatus.PENDING, limit=1_000_000)
+            if self._stored(r.object_key)
+        ]
         for document_id in reversed(pending):  # oldest first
             self.submit(document_id)
         if pending:
             log.info("resuming %d unfinished document(s)", len(pending))
         return len(pending)
 
+    def _stored(self, key: str) -> bool:
+        """A pending record from ``upload-url`` whose bytes have not come yet waits for
+        them (their arrival dispatches it); it is not a failure to resume."""
+        try:
+            self.pipeline.objects.get(key)
+        except ObjectNotFoundError:
+            return False
+        return True
+
     def shutdown(self, *, wait: bool = True) -> None:
+        self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
