@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.adapters.mlflow_rest import MlflowRestClient, RegistryUnavailableError
+from app.adapters.mlflow_rest import MlflowRestClient
 from app.domain.models import ModelNotFoundError, ModelVersionInfo
 from app.domain.predictions import ModelRef
 from app.model.artifacts import ArtifactNotFoundError, fetch, load_sklearn_model
+from app.model.compiled import COMPILED_DIR, COMPILED_JSON, COMPILED_NPZ, CompiledModel
 from app.model.serving import SklearnClassifier
 from app.services.drift import ReferenceProfile
 
@@ -90,12 +91,12 @@ class MlflowModelSource:
         return ModelRef(name=self.model_name, version=str(version.version))
 
     def load(self, ref: ModelRef) -> SklearnClassifier:
+        if self.rest is not None:
+            return self._load_rest(ref)
         return SklearnClassifier(ref, self.load_estimator(ref), profile=self.load_profile(ref))
 
     def load_profile(self, ref: ModelRef) -> ReferenceProfile | None:
         """The training-data profile logged with the version, for drift; ``None`` if absent."""
-        if self.rest is not None:
-            return self._load_profile_rest(ref)
         from mlflow.exceptions import MlflowException
 
         try:
@@ -109,24 +110,40 @@ class MlflowModelSource:
             log.info("version %s: no drift profile (%s)", ref.version, exc)
             return None
 
-    def _load_profile_rest(self, ref: ModelRef) -> ReferenceProfile | None:
+    def _load_rest(self, ref: ModelRef) -> SklearnClassifier:
+        """A cold start's path: the run's compiled arrays when it logged them (no skops,
+        no pipeline to rebuild), else the pipeline; MLflow itself is never imported."""
         assert self.rest is not None
         try:
             run_id = self.rest.version(ref.name, ref.version).run_id
-            if not run_id:
-                return None
-            root = self.rest.run_artifact_uri(run_id).rstrip("/")
+        except ModelNotFoundError as exc:
+            raise ModelNotFoundError(
+                f"Model {ref.name!r} version {ref.version} could not be loaded: {exc}"
+            ) from exc
+        root = self.rest.run_artifact_uri(run_id).rstrip("/") if run_id else None
+        profile = self._profile_at(root, ref) if root else None
+        compiled = self._compiled_at(root, ref) if root else None
+        if compiled is not None:
+            return SklearnClassifier.from_compiled(ref, compiled, profile=profile)
+        return SklearnClassifier(ref, self.load_estimator(ref), profile=profile)
+
+    def _profile_at(self, root: str, ref: ModelRef) -> ReferenceProfile | None:
+        try:
             with tempfile.TemporaryDirectory() as tmp:
                 path = fetch(f"{root}/{PROFILE_ARTIFACT}", Path(tmp) / PROFILE_ARTIFACT)
                 return ReferenceProfile.from_dict(json.loads(path.read_text()))
-        except (
-            ArtifactNotFoundError,
-            RegistryUnavailableError,
-            OSError,
-            KeyError,
-            ValueError,
-        ) as exc:
+        except (ArtifactNotFoundError, OSError, KeyError, ValueError) as exc:
             log.info("version %s: no drift profile (%s)", ref.version, exc)
+            return None
+
+    def _compiled_at(self, root: str, ref: ModelRef) -> CompiledModel | None:
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                for name in (COMPILED_JSON, COMPILED_NPZ):
+                    fetch(f"{root}/{COMPILED_DIR}/{name}", Path(tmp) / name)
+                return CompiledModel.load(Path(tmp))
+        except (ArtifactNotFoundError, OSError, KeyError, ValueError) as exc:
+            log.info("version %s: no compiled arrays, loading the pipeline (%s)", ref.version, exc)
             return None
 
     # --- ModelRegistry -------------------------------------------------------

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from app.model.compiled import COMPILED_DIR
+from app.model.serving import compile_pipeline
 from app.training.evaluation import Scores, confusion_png
 
 
@@ -78,6 +82,12 @@ class TrainingRegistry:
             if profile is not None:
                 # Read by the serving app to measure input drift against this training set.
                 mlflow.log_dict(profile, "reference_profile.json")
+            compiled = compile_pipeline(estimator)
+            if compiled is not None:
+                # What a cold serving process loads instead of the pickled pipeline.
+                with tempfile.TemporaryDirectory() as tmp:
+                    compiled.save(Path(tmp))
+                    mlflow.log_artifacts(tmp, COMPILED_DIR)
             for name, value in scores.items():
                 mlflow.log_metrics(value.as_metrics(name))
                 mlflow.log_figure(

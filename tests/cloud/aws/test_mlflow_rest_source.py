@@ -23,6 +23,7 @@ print(json.dumps({
     "label": label,
     "profile": model.profile is not None,
     "mlflow_imported": any(m == "mlflow" or m.startswith("mlflow.") for m in sys.modules),
+    "skops_imported": "skops" in sys.modules,
 }))
 """
 
@@ -43,6 +44,7 @@ def test_a_cold_process_loads_the_champion_without_importing_mlflow(
         "label": "invoice",
         "profile": True,
         "mlflow_imported": False,
+        "skops_imported": False,  # served from the compiled arrays, not the pickled pipeline
     }
 
 
@@ -66,3 +68,25 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
     source = MlflowModelSource("http://127.0.0.1:9/mlflow", "document-classifier")
     with pytest.raises(RegistryUnavailableError, match="cannot be reached"):
         source.resolve("champion")
+
+
+def test_a_version_without_compiled_arrays_loads_its_pipeline(
+    mlflow_server, s3_registry, moto_server
+) -> None:
+    """Versions trained before the arrays were logged still load, through skops."""
+    s3 = moto_server.client("s3")
+    bucket = "mlops-artifacts"
+    prefix = f"mlflow/{s3_registry.report.run_id}/artifacts/serving/"
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    assert listed, f"the run logged no compiled arrays under {prefix}"
+    saved = {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+    for key in saved:
+        s3.delete_object(Bucket=bucket, Key=key)
+    try:
+        source = MlflowModelSource(mlflow_server.tracking_uri, mlflow_server.model_name)
+        model = source.load(source.resolve("champion"))
+        assert model._estimator is not None  # the pipeline itself
+        assert model.predict(["FACTURE N° 12 Total TTC 100,00 EUR"])[0].label == "invoice"
+    finally:
+        for key, body in saved.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=body)

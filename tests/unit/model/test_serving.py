@@ -49,3 +49,39 @@ def test_other_model_shapes_fall_back_to_the_pipeline():
     model = SklearnClassifier(ModelRef("m", "1"), estimator)
     assert model._direct is None
     assert model.predict(["eeeeeeeee"])[0].label == "l"
+
+
+def test_the_compiled_arrays_saved_and_loaded_answer_what_the_pipeline_answers(fitted, tmp_path):
+    from app.model.compiled import CompiledModel
+    from app.model.serving import compile_pipeline
+
+    compile_pipeline(fitted).save(tmp_path)
+    loaded = CompiledModel.load(tmp_path)
+    model = SklearnClassifier.from_compiled(ModelRef("m", "1"), loaded)
+    texts = [d.text for d in iter_documents(per_class=2, seed=17)] + ["", "Facture TVA"]
+    expected = fitted.predict_proba(pd.DataFrame({"text": texts}))
+    np.testing.assert_allclose(model.predict_proba(texts), expected, rtol=0, atol=1e-9)
+    assert model.labels == tuple(fitted.classes_)
+    assert [p.label for p in model.predict(texts)] == list(
+        fitted.predict(pd.DataFrame({"text": texts}))
+    )
+
+
+def test_other_model_shapes_have_no_compiled_form():
+    from app.model.serving import compile_pipeline
+
+    estimator = Pipeline([("clf", LogisticRegression())])
+    assert compile_pipeline(estimator) is None
+
+
+def test_an_unknown_compiled_format_is_refused(fitted, tmp_path):
+    import json
+
+    from app.model.compiled import COMPILED_JSON, CompiledModel
+    from app.model.serving import compile_pipeline
+
+    compile_pipeline(fitted).save(tmp_path)
+    meta = json.loads((tmp_path / COMPILED_JSON).read_text())
+    (tmp_path / COMPILED_JSON).write_text(json.dumps({**meta, "format": 99}))
+    with pytest.raises(ValueError, match="format 99"):
+        CompiledModel.load(tmp_path)
