@@ -177,7 +177,12 @@ def build_container(settings: Settings, adapters: Adapters | None = None) -> Con
     )
     dispatcher: InProcessDispatcher | None = None
     if settings.cloud is Cloud.LOCAL:
-        dispatcher = InProcessDispatcher(pipeline, adapters.records, workers=settings.ocr_workers)
+        dispatcher = InProcessDispatcher(
+            pipeline,
+            adapters.records,
+            workers=settings.ocr_workers,
+            await_bytes_seconds=settings.upload_url_expiry_seconds,
+        )
     monitoring = MonitoringService(
         feedback=adapters.feedback,
         models=holder,

@@ -107,7 +107,9 @@ class Settings(BaseSettings):
     # Cloud resources (set by the Pulumi program on every container and function).
     uploads_bucket: str = Field("", description="bucket or container of uploaded documents")
     records_table: str = Field("", description="DynamoDB table of records, feedback and jobs")
-    upload_url_expiry_seconds: int = Field(900, ge=60, le=7 * 24 * 3600)
+    # A presigned POST lives no longer than the role credentials that signed it
+    # (hours for a task or function role), so longer would be a promise not kept.
+    upload_url_expiry_seconds: int = Field(900, ge=60, le=6 * 3600)
     aws_ecs_cluster: str = ""
     aws_training_task_definition: str = ""
     aws_training_container: str = "train"

@@ -32,7 +32,12 @@ _CODES = {
     422: "validation_error",
     503: "unavailable",
 }
-_UPLOAD_STATUS = {"empty": 422, "too_large": 413, "unsupported_type": 415}
+_UPLOAD_STATUS = {
+    "empty": 422,
+    "too_large": 413,
+    "unsupported_type": 415,
+    "already_received": 409,
+}
 
 
 def error_response(status: int, message: str, code: str | None = None) -> JSONResponse:

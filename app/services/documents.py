@@ -12,9 +12,12 @@ from app.domain.documents import (
     DocumentError,
     DocumentNotFoundError,
     DocumentRecord,
+    DocumentStatus,
     DocumentUploaded,
     NewDocument,
+    ObjectNotFoundError,
     PresignedUpload,
+    document_id_from_key,
     object_key_for,
 )
 from app.domain.identity import Principal
@@ -29,7 +32,7 @@ class UploadRejectedError(DocumentError):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind  # "empty" | "too_large" | "unsupported_type"
+        self.kind = kind  # "empty" | "too_large" | "unsupported_type" | "already_received"
 
 
 def display_filename(raw: str | None) -> str:
@@ -128,7 +131,17 @@ class DocumentService:
         return record, presigned
 
     def receive_direct(self, key: str, content_type: str, data: bytes) -> None:
-        """Bytes sent to a local upload URL: stored, then processed like an S3 event."""
+        """Bytes sent to a local upload URL: stored, then processed like an S3 event.
+
+        A URL takes one upload: a replay would replace the bytes of a document whose
+        result is already given (409).
+        """
+        record = self.records.get(document_id_from_key(key))
+        if record.status is not DocumentStatus.PENDING or self._stored(key):
+            raise UploadRejectedError(
+                "already_received",
+                f"Document {record.id} already has its file; ask for a new upload URL.",
+            )
         if not data:
             raise UploadRejectedError("empty", "The file is empty (0 bytes); choose another file.")
         if len(data) > self.max_bytes:
@@ -144,6 +157,13 @@ class DocumentService:
         self.dispatch(
             DocumentUploaded(bucket=self.objects.bucket, key=key, version=version, size=len(data))
         )
+
+    def _stored(self, key: str) -> bool:
+        try:
+            self.objects.get(key)
+        except ObjectNotFoundError:
+            return False
+        return True
 
     def get(self, principal: Principal, document_id: str) -> DocumentRecord:
         record = self.records.get(document_id)

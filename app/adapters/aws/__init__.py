@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def client(service: str, client: Any = None) -> Any:
+def client(service: str, client: Any = None, **options: Any) -> Any:
     """``client`` if given (tests, shared sessions), else a new boto3 client."""
     if client is not None:
         return client
@@ -16,4 +16,4 @@ def client(service: str, client: Any = None) -> Any:
         raise ImportError(
             "The AWS adapters need boto3: pip install 'mlops-multicloud[aws]'."
         ) from exc
-    return boto3.client(service)
+    return boto3.client(service, **options)

@@ -39,7 +39,15 @@ class S3ObjectStore:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = aws_client("s3")
+            from botocore.config import Config
+
+            # Virtual-hosted, regional URLs: presigned POSTs to the global endpoint are
+            # redirected (307) for a new bucket outside us-east-1, which curl and a
+            # browser's CORS upload do not follow. (An IP endpoint, as in tests, stays
+            # path-style.)
+            self._client = aws_client(
+                "s3", config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+            )
         return self._client
 
     def put(self, key: str, data: bytes, *, content_type: str) -> str:

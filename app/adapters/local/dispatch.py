@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from app.domain.documents import (
     DocumentStatus,
@@ -28,10 +29,19 @@ class InProcessDispatcher:
         dispatcher(event)            # what an upload calls
     """
 
-    def __init__(self, pipeline: DocumentPipeline, records: DocumentRecords, *, workers: int):
+    def __init__(
+        self,
+        pipeline: DocumentPipeline,
+        records: DocumentRecords,
+        *,
+        workers: int,
+        await_bytes_seconds: float = 900,
+    ):
         self.pipeline = pipeline
         self.records = records
         self.workers = workers
+        # How long a pending record may wait for its bytes (an upload URL's life).
+        self.await_bytes_seconds = await_bytes_seconds
         self._pool = self._new_pool()
         self._closed = False
 
@@ -59,11 +69,13 @@ class InProcessDispatcher:
         # This process is the only local worker, so anything "processing" now
         # belongs to a process that died.
         self.records.requeue_stuck(older_than_seconds=0)
-        pending = [
-            r.id
-            for r in self.records.list(status=DocumentStatus.PENDING, limit=1_000_000)
-            if self._stored(r.object_key)
-        ]
+        pending = []
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.await_bytes_seconds)
+        for record in self.records.list(status=DocumentStatus.PENDING, limit=1_000_000):
+            if self._stored(record.object_key):
+                pending.append(record.id)
+            elif record.created_at < cutoff:  # its upload URL expired, or a crash lost it
+                self.records.fail(record.id, reason="The file never arrived; upload it again.")
         for document_id in reversed(pending):  # oldest first
             self.submit(document_id)
         if pending:

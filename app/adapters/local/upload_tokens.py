@@ -9,11 +9,13 @@ a presigned URL in the cloud.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,8 @@ class UploadSigner:
     """
 
     def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("an upload signing key needs at least 32 bytes")
         self._key = key
 
     @classmethod
@@ -57,9 +61,18 @@ class UploadSigner:
         path = directory / "upload-signing.key"
         if not path.exists():
             directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
+            # Written whole, then linked into place: a second process either finds
+            # no key or the complete one, never a half-written (empty) key.
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".upload-key-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(secrets.token_bytes(32))
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                with contextlib.suppress(FileExistsError):  # another process won
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
         return cls(path.read_bytes())
 
     def _mac(self, payload: str) -> str:
@@ -77,7 +90,9 @@ class UploadSigner:
 
     def verify(self, token: str, *, now: float | None = None) -> UploadGrant:
         payload, _, mac = token.partition(".")
-        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
+        # Bytes: compare_digest refuses non-ASCII str, and this comes from anyone.
+        expected = self._mac(payload).encode()
+        if not payload or not hmac.compare_digest(mac.encode("utf-8", "replace"), expected):
             raise InvalidUploadTokenError("the signature does not match")
         try:
             body = json.loads(_unb64(payload))

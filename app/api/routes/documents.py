@@ -1,5 +1,4 @@
 from typing import Any
-from urllib.parse import urljoin
 
 from fastapi import APIRouter, File, Request, UploadFile
 
@@ -52,8 +51,12 @@ def upload_url(
     return UploadUrlPublic(
         id=record.id,
         method="POST" if presigned.method == "POST" else "PUT",
-        # The local stand-in answers on this API's own address.
-        url=urljoin(str(request.base_url), presigned.url),
+        # The local stand-in answers on this API's own address (root path included).
+        url=(
+            presigned.url
+            if presigned.url.startswith(("https://", "http://"))
+            else str(request.base_url).rstrip("/") + presigned.url
+        ),
         fields=presigned.fields,
         headers=presigned.headers,
         expires_at=presigned.expires_at,

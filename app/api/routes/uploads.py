@@ -20,7 +20,7 @@ from app.services.documents import UploadRejectedError
 router = APIRouter(prefix="/v1/uploads", tags=["documents"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (403, 404, 413, 415, 422)
+    code: {"model": ErrorResponse} for code in (403, 404, 409, 413, 415, 422)
 }
 
 

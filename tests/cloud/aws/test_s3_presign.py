@@ -28,7 +28,8 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3ObjectStore]:
         boto3.client("s3", region_name=REGION).create_bucket(
             Bucket="uploads-presign", CreateBucketConfiguration={"LocationConstraint": REGION}
         )
-        yield S3ObjectStore("uploads-presign", client=boto3.client("s3", region_name=REGION))
+        monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+        yield S3ObjectStore("uploads-presign")  # the client it builds itself
 
 
 def test_the_posted_form_lands_under_the_key(store: S3ObjectStore) -> None:
@@ -36,6 +37,8 @@ def test_the_posted_form_lands_under_the_key(store: S3ObjectStore) -> None:
         "uploads/d1", content_type="image/png", max_bytes=1000, expires_seconds=300
     )
     assert presigned.method == "POST"
+    # Regional and virtual-hosted: the global endpoint redirects for new buckets.
+    assert presigned.url == f"https://uploads-presign.s3.{REGION}.amazonaws.com/"
     response = requests.post(
         presigned.url,
         data=presigned.fields,

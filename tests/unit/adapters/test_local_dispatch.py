@@ -39,6 +39,23 @@ def test_resume_finishes_stored_uploads_and_leaves_awaited_ones_pending(tmp_path
     assert records.get("awaited").status is DocumentStatus.PENDING
 
 
+def test_resume_fails_a_record_whose_bytes_never_came(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    dispatcher, _objects, records = world(tmp_path)
+    dispatcher.await_bytes_seconds = 60
+    long_ago = datetime.now(UTC) - timedelta(seconds=120)
+    records.create(
+        NewDocument("lost", "alice", "uploads/lost", "x.png", "image/png", 0, created_at=long_ago)
+    )
+    pending(records, "awaited")
+
+    assert dispatcher.resume() == 0
+    dispatcher.shutdown(wait=True)
+    assert "never arrived" in records.get("lost").error
+    assert records.get("awaited").status is DocumentStatus.PENDING
+
+
 def test_a_closed_dispatcher_starts_again(tmp_path):
     dispatcher, objects, records = world(tmp_path)
     dispatcher.resume()

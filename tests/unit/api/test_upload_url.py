@@ -63,22 +63,34 @@ def test_bytes_that_are_not_a_document_are_415(client):
     assert sent.status_code == 415
 
 
-def test_an_expired_url_is_refused(tmp_path):
-    from fastapi.testclient import TestClient
+def test_an_expired_url_is_refused(app_parts, client):
+    import time
 
-    from tests.unit.api.conftest import make_app
+    from app.adapters.local.upload_tokens import UploadGrant
 
-    app, _source, _jobs = make_app(tmp_path, upload_url_expiry_seconds=60)
-    with TestClient(app) as client:
-        body = ask(client).json()
-        store = app.state.container.adapters.objects
-        token = body["url"].rsplit("/", 1)[1]
-        grant = store.signer.verify(token)
-        import time
+    body = ask(client).json()
+    store = app_parts[0].state.container.adapters.objects
+    grant = store.signer.verify(body["url"].rsplit("/", 1)[1])
+    expired = store.signer.sign(
+        UploadGrant(grant.key, grant.content_type, grant.max_bytes, time.time() - 1)
+    )
+    sent = client.put(f"/v1/uploads/{expired}", content=text_png_bytes(), headers=body["headers"])
+    assert sent.status_code == 403
+    assert "expired" in sent.json()["error"]["message"]
+    assert client.get(f"/v1/documents/{body['id']}").json()["status"] == "pending"
 
-        with pytest.raises(Exception, match="expired"):
-            store.signer.verify(token, now=grant.expires_at + 1)
-        assert grant.expires_at > time.time()
+
+def test_a_url_takes_one_upload(client):
+    body = ask(client).json()
+    assert client.put(body["url"], content=text_png_bytes(), headers=body["headers"]).status_code
+    again = client.put(body["url"], content=text_png_bytes(), headers=body["headers"])
+    assert again.status_code == 409
+    assert "new upload URL" in again.json()["error"]["message"]
+
+
+def test_a_token_that_is_not_ascii_is_403_not_500(client):
+    sent = client.put("/v1/uploads/abc.%C3%A9", content=b"x", headers={"Content-Type": "image/png"})
+    assert sent.status_code == 403
 
 
 def test_the_upload_route_needs_no_bearer_token_but_upload_url_does(tmp_path):
