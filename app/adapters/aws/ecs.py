@@ -229,17 +229,23 @@ class EcsJobLauncher(_Table):
             ]
             error = _not_started("; ".join(r for r in reasons if r) or "no task and no reason")
             return self._finish(item, JobStatus.FAILED, error=error)
-        self._set_task(item, tasks[0]["taskArn"])
+        self._set_task(item, tasks[0]["taskArn"], tasks[0].get("taskDefinitionArn"))
         status = JobStatus.QUEUED if tasks[0].get("lastStatus") in _QUEUED else JobStatus.RUNNING
         return _to_job(item, status=status)
 
-    def _set_task(self, item: dict, arn: str) -> None:
+    def _set_task(self, item: dict, arn: str, task_definition_arn: str | None = None) -> None:
         item["task_arn"] = _s(arn)
+        values = {":arn": item["task_arn"]}
+        update = "SET task_arn = :arn"
+        if task_definition_arn:
+            # Kept so the log (and the report in it) can be found once ECS forgets the task.
+            item["task_definition_arn"] = values[":td"] = _s(task_definition_arn)
+            update += ", task_definition_arn = :td"
         self.client.update_item(
             TableName=self.table,
             Key={"pk": item["pk"], "sk": item["sk"]},
-            UpdateExpression="SET task_arn = :arn",
-            ExpressionAttributeValues={":arn": item["task_arn"]},
+            UpdateExpression=update,
+            ExpressionAttributeValues=values,
         )
 
     def _mark_running(self, item: dict, started: float | None) -> None:
@@ -294,8 +300,7 @@ class EcsJobLauncher(_Table):
         answer = self.ecs.describe_tasks(cluster=self.cluster, tasks=[arn])
         task = next((t for t in answer.get("tasks", []) if t.get("taskArn") == arn), None)
         if task is None:  # ECS forgets stopped tasks after about an hour
-            error = f"ECS no longer knows the training task {arn}; start a new job."
-            return self._finish(item, JobStatus.FAILED, error=error)
+            return self._forgotten(item, arn)
         report, lines = _split_report(self._log_lines(task))
         tail = _tail(item, lines)
         started = _epoch(task.get("startedAt"))
@@ -335,6 +340,29 @@ class EcsJobLauncher(_Table):
             error = f"mlops train exited with code {code}{detail}: {last}"
         return self._finish(item, JobStatus.FAILED, error=error, **outcome)
 
+    def _forgotten(self, item: dict, arn: str) -> TrainingJob:
+        """A task ECS no longer lists (stopped over an hour ago, nobody asked since):
+        its log still holds the report when ``mlops train`` succeeded."""
+        definition = _text(item, "task_definition_arn")
+        lines: Sequence[str] = []
+        if definition is not None:
+            lines = self._log_lines({"taskArn": arn, "taskDefinitionArn": definition})
+        report, lines = _split_report(lines)
+        tail = _tail(item, lines)
+        if report is not None:
+            return self._finish(
+                item,
+                JobStatus.SUCCEEDED,
+                model_version=str(report["version"]),
+                promoted=bool(report["promoted"]),
+                log_tail=tail,
+            )
+        error = (
+            f"ECS no longer knows the training task {arn} and its log holds no report;"
+            " look for its version in GET /v1/models, or start a new job."
+        )
+        return self._finish(item, JobStatus.FAILED, error=error, log_tail=tail)
+
     def _find_task(self, item: dict) -> str | None:
         """The task a job's RunTask started, when the server died before recording it."""
         for desired in ("RUNNING", "STOPPED"):
@@ -352,13 +380,17 @@ class EcsJobLauncher(_Table):
         if stream is None:
             return []
         group, prefix = stream
+        request = {
+            "logGroupName": group,
+            "logStreamName": f"{prefix}/{self.container}/{task['taskArn'].rsplit('/', 1)[-1]}",
+            "limit": _LOG_EVENTS,
+            "startFromHead": False,
+        }
         try:
-            answer = self.logs.get_log_events(
-                logGroupName=group,
-                logStreamName=f"{prefix}/{self.container}/{task['taskArn'].rsplit('/', 1)[-1]}",
-                limit=_LOG_EVENTS,
-                startFromHead=False,
-            )
+            answer = self.logs.get_log_events(**request)
+            if not answer.get("events") and answer.get("nextBackwardToken"):
+                # CloudWatch may answer a page with no events while older ones exist.
+                answer = self.logs.get_log_events(**request, nextToken=answer["nextBackwardToken"])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 log.warning("could not read the training task's log: %s", exc)

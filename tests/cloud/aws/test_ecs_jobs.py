@@ -255,3 +255,40 @@ def test_when_ecs_does_not_answer_the_last_known_status_is_shown(world, fargate)
     assert seen.status is JobStatus.RUNNING and seen.started_at is not None
     assert "ThrottlingException: Rate exceeded" in seen.log_tail
     wait_finished(online, job.id)
+
+
+def _stopped_then_forgotten(world: EcsWorld, job_id: str) -> None:
+    """Wait, without asking the launcher, until the task stopped; then make moto forget
+    it the way ECS does an hour later."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ecs.models import ecs_backends
+
+    deadline = time.monotonic() + 30
+    while task_of(world, job_id)["lastStatus"] != "STOPPED":
+        assert time.monotonic() < deadline, "the task did not stop"
+        time.sleep(0.05)
+    arn = task_of(world, job_id)["taskArn"]
+    ecs_backends[DEFAULT_ACCOUNT_ID][REGION].tasks[world.cluster].pop(arn)
+
+
+def test_a_job_ecs_has_forgotten_is_judged_by_its_log(world, fargate):
+    jobs = launcher(world)
+    job = jobs.start(MANUAL)
+    _stopped_then_forgotten(world, job.id)
+
+    done = jobs.get(job.id)
+    assert (done.status, done.model_version, done.promoted) == (JobStatus.SUCCEEDED, "5", True)
+    assert "registered version 5" in done.log_tail
+
+
+def test_a_forgotten_job_without_its_log_says_where_to_look(world, fargate):
+    jobs = launcher(world)
+    job = jobs.start(MANUAL)
+    _stopped_then_forgotten(world, job.id)
+    logs = world.client("logs")
+    for group in logs.describe_log_groups()["logGroups"]:
+        logs.delete_log_group(logGroupName=group["logGroupName"])
+
+    done = jobs.get(job.id)
+    assert done.status is JobStatus.FAILED
+    assert "GET /v1/models" in done.error
