@@ -221,23 +221,31 @@ def set_up(work: Path) -> Emulated:
 
 def timed(args: list[str], env: dict[str, str]) -> Run:
     """Spawn ``python -c <script> *args``; time until its RESULT line is read."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    result = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("RESULT "):
-            total = time.perf_counter() - started
-            result = json.loads(line.removeprefix("RESULT "))
-            break
-    _out, err = proc.communicate(timeout=120)
+    # stderr to a file: a pipe nobody reads while stdout is read could fill and block.
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, *args],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        result = None
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("RESULT "):
+                total = time.perf_counter() - started
+                result = json.loads(line.removeprefix("RESULT "))
+                break
+        try:
+            proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        errors.seek(0)
+        err = errors.read()
     if result is None or result["status"] != 200:
         print(err[-4000:], file=sys.stderr)
         raise SystemExit(f"the cold-start process failed: {result or proc.returncode}")
