@@ -86,9 +86,16 @@ class DocumentRecords(Protocol):
         ...
 
     def complete(
-        self, document_id: str, *, text: str, language: str, prediction: DocumentPrediction
+        self,
+        document_id: str,
+        *,
+        text: str,
+        language: str,
+        prediction: DocumentPrediction,
+        size: int | None = None,
     ) -> DocumentRecord:
-        """Mark the record ``done`` with its text and prediction."""
+        """Mark the record ``done`` with its text and prediction (and the size of the
+        bytes read, for a document uploaded straight to storage)."""
         ...
 
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:

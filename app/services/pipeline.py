@@ -114,6 +114,7 @@ class DocumentPipeline:
                     model_name=model.ref.name,
                     model_version=model.ref.version,
                 ),
+                size=len(data),
             )
         )
 

@@ -105,6 +105,17 @@ def test_complete_stores_text_and_prediction(records):
     assert done.prediction == PREDICTION
 
 
+def test_complete_records_the_size_read_when_given(records):
+    records.create(new("sized"))
+    records.create(new("kept"))
+    for doc_id in ("sized", "kept"):
+        records.claim(doc_id, lease_seconds=60)
+    records.complete("sized", text="x", language="en", prediction=PREDICTION, size=4096)
+    records.complete("kept", text="x", language="en", prediction=PREDICTION)
+    assert records.get("sized").size == 4096  # uploaded straight to storage: known now
+    assert records.get("kept").size == 123
+
+
 def test_fail_stores_the_reason(records):
     records.create(new())
     failed = records.fail("d1", reason="The file is empty (0 bytes).")

@@ -236,18 +236,24 @@ class DynamoDocumentRecords(_Table):
         return _to_record(item)
 
     def complete(
-        self, document_id: str, *, text: str, language: str, prediction: DocumentPrediction
+        self,
+        document_id: str,
+        *,
+        text: str,
+        language: str,
+        prediction: DocumentPrediction,
+        size: int | None = None,
     ) -> DocumentRecord:
-        return self._finish(
-            document_id,
-            {
-                **self._status(document_id, DocumentStatus.DONE),
-                "text": _s(text),
-                "language": _s(language),
-                "prediction": _s(json.dumps(asdict(prediction))),
-                "lease_until": _n(0),
-            },
-        )
+        sets = {
+            **self._status(document_id, DocumentStatus.DONE),
+            "text": _s(text),
+            "language": _s(language),
+            "prediction": _s(json.dumps(asdict(prediction))),
+            "lease_until": _n(0),
+        }
+        if size is not None:
+            sets["size"] = _n(size)
+        return self._finish(document_id, sets)
 
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
         return self._finish(

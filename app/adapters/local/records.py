@@ -121,12 +121,19 @@ class SqliteDocumentRecords:
         return self.get(document_id)
 
     def complete(
-        self, document_id: str, *, text: str, language: str, prediction: DocumentPrediction
+        self,
+        document_id: str,
+        *,
+        text: str,
+        language: str,
+        prediction: DocumentPrediction,
+        size: int | None = None,
     ) -> DocumentRecord:
         return self._finish(
             document_id,
-            "status = ?, text = ?, language = ?, prediction = ?, error = NULL",
-            (DocumentStatus.DONE.value, text, language, json.dumps(asdict(prediction))),
+            "status = ?, text = ?, language = ?, prediction = ?, error = NULL,"
+            " size = COALESCE(?, size)",
+            (DocumentStatus.DONE.value, text, language, json.dumps(asdict(prediction)), size),
         )
 
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:

@@ -23,11 +23,12 @@ def test_the_url_takes_the_bytes_and_the_document_is_processed(client):
     assert body["url"].startswith("http://testserver/v1/uploads/")
     assert client.get(f"/v1/documents/{body['id']}").json()["status"] == "pending"
 
-    sent = client.put(body["url"], content=text_png_bytes(), headers=body["headers"])
+    png = text_png_bytes()
+    sent = client.put(body["url"], content=png, headers=body["headers"])
     assert sent.status_code == 204, sent.text
     done = wait_for_document(client, body["id"], timeout=60)
     assert done["status"] == "done", done
-    assert done["filename"] == "scan.png"
+    assert (done["filename"], done["size"]) == ("scan.png", len(png))
 
 
 def test_an_unsupported_type_is_415_and_creates_nothing(client):
