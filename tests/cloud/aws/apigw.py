@@ -92,6 +92,10 @@ class CognitoPool:
     jwks_url: str
     client_id: str
     tokens: dict[str, str]  # user -> access token
+    id_tokens: dict[str, str]  # user -> ID token
+
+    def token(self, user: str, kind: str = "AccessToken") -> str:
+        return self.tokens[user] if kind == "AccessToken" else self.id_tokens[user]
 
     def env(self) -> dict[str, str]:
         """The app's auth settings for this pool (the keys come from the emulator)."""
@@ -102,30 +106,44 @@ class CognitoPool:
         }
 
 
-def cognito_pool(idp: Any, endpoint: str, region: str, users: tuple[str, ...]) -> CognitoPool:
-    """A user pool, an app client and signed-in users on the moto server at ``endpoint``."""
-    pool_id = idp.create_user_pool(PoolName="documents")["UserPool"]["Id"]
+def cognito_pool(
+    idp: Any,
+    endpoint: str,
+    region: str,
+    users: tuple[str, ...],
+    *,
+    admins: tuple[str, ...] = (),
+    name: str = "documents",
+) -> CognitoPool:
+    """A user pool, an app client, an ``admin`` group and signed-in users (``admins``
+    among them in the group) on the moto server at ``endpoint``."""
+    pool_id = idp.create_user_pool(PoolName=name)["UserPool"]["Id"]
     client_id = idp.create_user_pool_client(
         UserPoolId=pool_id,
         ClientName="web",
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
-    tokens = {}
-    for user in users:
+    idp.create_group(UserPoolId=pool_id, GroupName="admin")
+    access, ids = {}, {}
+    for user in (*users, *admins):
         idp.admin_create_user(UserPoolId=pool_id, Username=user, MessageAction="SUPPRESS")
         idp.admin_set_user_password(
             UserPoolId=pool_id, Username=user, Password=PASSWORD, Permanent=True
         )
-        tokens[user] = idp.initiate_auth(
+        if user in admins:
+            idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName="admin")
+        result = idp.initiate_auth(
             ClientId=client_id,
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": user, "PASSWORD": PASSWORD},
-        )["AuthenticationResult"]["AccessToken"]
+        )["AuthenticationResult"]
+        access[user], ids[user] = result["AccessToken"], result["IdToken"]
     return CognitoPool(
         # Cognito's issuer is its public URL; the keys come from the emulator.
         issuer=f"https://cognito-idp.{region}.amazonaws.com/{pool_id}",
         jwks_url=f"{endpoint}/{pool_id}/.well-known/jwks.json",
         client_id=client_id,
-        tokens=tokens,
+        tokens=access,
+        id_tokens=ids,
     )

@@ -5,59 +5,25 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from app.settings import get_settings
 from functions.aws import admin_authorizer
+from tests.cloud.aws.apigw import CognitoPool, cognito_pool
 from tests.cloud.aws.conftest import REGION, MotoServer
 
 EVENT = json.loads(
     (Path(__file__).parents[2] / "events" / "aws" / "apigw_v2_authorizer_request.json").read_text()
 )
-PASSWORD = "Corr3ct-Horse-Battery!"
-
-
-@dataclass(frozen=True)
-class Pool:
-    issuer: str
-    jwks_url: str
-    client_id: str
-    tokens: dict[str, dict[str, str]]  # user -> {"AccessToken": ..., "IdToken": ...}
 
 
 @pytest.fixture(scope="module")
-def pool(moto_server: MotoServer) -> Pool:
+def pool(moto_server: MotoServer) -> CognitoPool:
     idp = moto_server.client("cognito-idp")
-    pool_id = idp.create_user_pool(PoolName="admin-authorizer")["UserPool"]["Id"]
-    client_id = idp.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="web",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    idp.create_group(UserPoolId=pool_id, GroupName="admin")
-    tokens = {}
-    for user in ("alice", "root"):
-        idp.admin_create_user(UserPoolId=pool_id, Username=user, MessageAction="SUPPRESS")
-        idp.admin_set_user_password(
-            UserPoolId=pool_id, Username=user, Password=PASSWORD, Permanent=True
-        )
-        if user == "root":
-            idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName="admin")
-        tokens[user] = idp.initiate_auth(
-            ClientId=client_id,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": user, "PASSWORD": PASSWORD},
-        )["AuthenticationResult"]
-    return Pool(
-        # Cognito's issuer is its public URL; the keys come from the emulator.
-        issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
-        jwks_url=f"{moto_server.endpoint}/{pool_id}/.well-known/jwks.json",
-        client_id=client_id,
-        tokens=tokens,
+    return cognito_pool(
+        idp, moto_server.endpoint, REGION, ("alice",), admins=("root",), name="admin-authorizer"
     )
 
 
@@ -79,7 +45,7 @@ def _forget_settings() -> Iterator[None]:
 
 
 @pytest.fixture
-def authorizer(pool: Pool, monkeypatch: pytest.MonkeyPatch) -> None:
+def authorizer(pool: CognitoPool, monkeypatch: pytest.MonkeyPatch) -> None:
     configure(
         monkeypatch,
         MLOPS_AUTH_ISSUER=pool.issuer,
@@ -100,11 +66,11 @@ def authorize(authorization: str | None) -> dict[str, bool]:
 
 @pytest.mark.parametrize("kind", ["AccessToken", "IdToken"])
 def test_an_admin_token_is_authorized(pool, authorizer, kind):
-    assert authorize(f"Bearer {pool.tokens['root'][kind]}") == {"isAuthorized": True}
+    assert authorize(f"Bearer {pool.token('root', kind)}") == {"isAuthorized": True}
 
 
 def test_a_valid_token_outside_the_admin_group_is_refused(pool, authorizer):
-    assert authorize(f"Bearer {pool.tokens['alice']['AccessToken']}") == {"isAuthorized": False}
+    assert authorize(f"Bearer {pool.tokens['alice']}") == {"isAuthorized": False}
 
 
 @pytest.mark.parametrize(
@@ -121,7 +87,7 @@ def test_a_token_for_another_app_client_is_refused(pool, monkeypatch):
         MLOPS_AUTH_AUDIENCE="another-client",
         MLOPS_AUTH_JWKS_URL=pool.jwks_url,
     )
-    assert authorize(f"Bearer {pool.tokens['root']['IdToken']}") == {"isAuthorized": False}
+    assert authorize(f"Bearer {pool.id_tokens['root']}") == {"isAuthorized": False}
 
 
 def test_unreachable_keys_refuse_rather_than_open(pool, monkeypatch):
@@ -132,4 +98,4 @@ def test_unreachable_keys_refuse_rather_than_open(pool, monkeypatch):
         MLOPS_AUTH_JWKS_URL="http://127.0.0.1:9/jwks.json",
         MLOPS_AUTH_JWKS_TIMEOUT_SECONDS="1",
     )
-    assert authorize(f"Bearer {pool.tokens['root']['AccessToken']}") == {"isAuthorized": False}
+    assert authorize(f"Bearer {pool.tokens['root']}") == {"isAuthorized": False}

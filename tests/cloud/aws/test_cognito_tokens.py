@@ -2,78 +2,25 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
-import moto.server as moto_server
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.cloud.aws.apigw import CognitoPool, cognito_pool
+from tests.cloud.aws.conftest import REGION, MotoServer
 from tests.unit.api.conftest import make_app
-
-PASSWORD = "Corr3ct-Horse-Battery!"
-
-
-@dataclass
-class UserPool:
-    issuer: str
-    jwks_url: str
-    client_id: str
-    tokens: dict[str, dict[str, str]]  # user -> {"AccessToken": ..., "IdToken": ...}
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[UserPool]:
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
-        idp = boto3.client(
-            "cognito-idp",
-            region_name="us-east-1",
-            endpoint_url=endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        pool_id = idp.create_user_pool(PoolName="documents")["UserPool"]["Id"]
-        client_id = idp.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName="web",
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        )["UserPoolClient"]["ClientId"]
-        idp.create_group(UserPoolId=pool_id, GroupName="admin")
-        tokens = {}
-        for user in ("alice", "bob", "root"):
-            idp.admin_create_user(UserPoolId=pool_id, Username=user, MessageAction="SUPPRESS")
-            idp.admin_set_user_password(
-                UserPoolId=pool_id, Username=user, Password=PASSWORD, Permanent=True
-            )
-            if user == "root":
-                idp.admin_add_user_to_group(UserPoolId=pool_id, Username=user, GroupName="admin")
-            tokens[user] = idp.initiate_auth(
-                ClientId=client_id,
-                AuthFlow="USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user, "PASSWORD": PASSWORD},
-            )["AuthenticationResult"]
-        yield UserPool(
-            # Cognito's issuer is its public URL; the keys come from the emulator.
-            issuer=f"https://cognito-idp.us-east-1.amazonaws.com/{pool_id}",
-            jwks_url=f"{endpoint}/{pool_id}/.well-known/jwks.json",
-            client_id=client_id,
-            tokens=tokens,
-        )
-    finally:
-        server.stop()
+def pool(moto_server: MotoServer) -> CognitoPool:
+    idp = moto_server.client("cognito-idp")
+    return cognito_pool(idp, moto_server.endpoint, REGION, ("alice", "bob"), admins=("root",))
 
 
 @pytest.fixture
-def client(pool: UserPool, tmp_path: Path) -> Iterator[TestClient]:
+def client(pool: CognitoPool, tmp_path: Path) -> Iterator[TestClient]:
     app, _source, _jobs = make_app(
         tmp_path,
         auth="required",
@@ -85,8 +32,8 @@ def client(pool: UserPool, tmp_path: Path) -> Iterator[TestClient]:
         yield c
 
 
-def bearer(pool: UserPool, user: str, kind: str = "AccessToken") -> dict[str, str]:
-    return {"Authorization": f"Bearer {pool.tokens[user][kind]}"}
+def bearer(pool: CognitoPool, user: str, kind: str = "AccessToken") -> dict[str, str]:
+    return {"Authorization": f"Bearer {pool.token(user, kind)}"}
 
 
 @pytest.mark.parametrize("kind", ["AccessToken", "IdToken"])
