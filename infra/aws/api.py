@@ -27,11 +27,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_aws import apigatewayv2, cloudwatch, ec2, iam, lambda_
+from pulumi_aws import apigatewayv2, cloudwatch, ec2, lambda_
 from pulumi_aws import vpc as vpc_rules
 
 from infra.aws.ecs_tasks import log_writing
-from infra.aws.iam import assume_role_policy, policy_document
+from infra.aws.iam import policy_document, workload_role
 
 PUBLIC_ROUTES = ("GET /health",)
 APP_ROUTE = "ANY /v1/{proxy+}"
@@ -266,17 +266,12 @@ class HttpApi(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child,
         )
-        role = iam.Role(
-            f"{name}-admin-authorizer-role",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
-            tags=args.tags,
-            opts=self._child,
-        )
         # It checks a token against Cognito's public keys: logging is all it does in AWS.
-        policy = iam.RolePolicy(
-            f"{name}-admin-authorizer-policy",
-            role=role.id,
+        role, policy = workload_role(
+            f"{name}-admin-authorizer",
+            service="lambda.amazonaws.com",
             policy=policy_document([log_writing(log_group.arn)]),
+            tags=args.tags,
             opts=self._child,
         )
         function = lambda_.Function(

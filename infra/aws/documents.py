@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_aws import cloudwatch, dynamodb, ec2, get_caller_identity_output, iam, lambda_, s3, sqs
+from pulumi_aws import cloudwatch, dynamodb, ec2, get_caller_identity_output, lambda_, s3, sqs
 
 from app.adapters.aws.dynamodb import TABLE_SCHEMA
-from infra.aws.iam import Statement, assume_role_policy, policy_document
+from infra.aws.iam import Statement, policy_document, workload_role
 from infra.aws.resource_policies import ResourceStatement, resource_policy
 
 UPLOADS_PREFIX = "uploads/"
@@ -434,18 +434,13 @@ class Documents(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child,
         )
-        role = iam.Role(
-            f"{self._name}-ocr-role",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
-            tags=args.tags,
-            opts=self._child,
-        )
-        role_policy = iam.RolePolicy(
-            f"{self._name}-ocr-policy",
-            role=role.id,
+        role, role_policy = workload_role(
+            f"{self._name}-ocr",
+            service="lambda.amazonaws.com",
             policy=policy_document(
                 self._ocr_statements(uploads, artifacts, table, queue, log_group)
             ),
+            tags=args.tags,
             opts=self._child,
         )
         function = lambda_.Function(

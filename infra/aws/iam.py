@@ -64,3 +64,22 @@ def assume_role_policy(service: str) -> str:
             ],
         }
     )
+
+
+def workload_role(
+    prefix: str,
+    *,
+    service: str,
+    policy: pulumi.Input[str],
+    tags: pulumi.Input[dict[str, str]] | None,
+    opts: pulumi.ResourceOptions,
+) -> tuple[Any, Any]:
+    """One workload's role (``<prefix>-role``, assumed by ``service``) and its inline
+    policy (``<prefix>-policy``); the policy is returned so dependants can wait for it."""
+    from pulumi_aws import iam
+
+    role = iam.Role(
+        f"{prefix}-role", assume_role_policy=assume_role_policy(service), tags=tags, opts=opts
+    )
+    attached = iam.RolePolicy(f"{prefix}-policy", role=role.id, policy=policy, opts=opts)
+    return role, attached

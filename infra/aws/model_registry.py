@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi_aws import cloudwatch, ec2, ecs, get_region_output, iam, lb, rds, servicediscovery, vpc
+from pulumi_aws import cloudwatch, ec2, ecs, get_region_output, lb, rds, servicediscovery, vpc
 
 from infra.aws.ecs_tasks import ECS_TASKS_SERVICE, awslogs, execution_role_policy
 from infra.aws.fargate_sizes import check_fargate_size
-from infra.aws.iam import Statement, assume_role_policy, policy_document
+from infra.aws.iam import Statement, policy_document, workload_role
 
 MLFLOW_PORT = 5000
 DB_PORT = 5432
@@ -355,29 +355,18 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child,
         )
-        execution_role = iam.Role(
-            f"{self._name}-mlflow-execution-role",
-            assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE),
-            tags=args.tags,
-            opts=self._child,
-        )
-        execution_policy = iam.RolePolicy(
-            f"{self._name}-mlflow-execution-policy",
-            role=execution_role.id,
+        execution_role, execution_policy = workload_role(
+            f"{self._name}-mlflow-execution",
+            service=ECS_TASKS_SERVICE,
             policy=execution_role_policy(args.image, log_group.arn, [self.db_secret_arn]),
-            opts=self._child,
-        )
-        task_role = iam.Role(
-            f"{self._name}-mlflow-task-role",
-            assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE),
             tags=args.tags,
             opts=self._child,
         )
         # Read-only: the UI's artifact browser lists and reads run artifacts through the
         # server even with --no-serve-artifacts; writes come from the clients alone.
-        task_policy = iam.RolePolicy(
-            f"{self._name}-mlflow-task-policy",
-            role=task_role.id,
+        task_role, task_policy = workload_role(
+            f"{self._name}-mlflow-task",
+            service=ECS_TASKS_SERVICE,
             policy=policy_document(
                 [
                     Statement(
@@ -395,6 +384,7 @@ class ModelRegistry(pulumi.ComponentResource):
                     ),
                 ]
             ),
+            tags=args.tags,
             opts=self._child,
         )
         # The password is not in the URI: libpq takes it from PGPASSWORD.

@@ -12,9 +12,9 @@ import ipaddress
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_aws import cloudwatch, ec2, get_availability_zones, iam
+from pulumi_aws import cloudwatch, ec2, get_availability_zones
 
-from infra.aws.iam import Statement, assume_role_policy, policy_document
+from infra.aws.iam import Statement, policy_document, workload_role
 
 NAT_MODES = ("one", "per-az")
 
@@ -216,15 +216,9 @@ class Network(pulumi.ComponentResource):
             tags=self._args.tags,
             opts=self._child,
         )
-        role = iam.Role(
-            f"{name}-flow-logs-role",
-            assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"),
-            tags=self._args.tags,
-            opts=self._child,
-        )
-        iam.RolePolicy(
-            f"{name}-flow-logs-policy",
-            role=role.id,
+        role, _ = workload_role(
+            f"{name}-flow-logs",
+            service="vpc-flow-logs.amazonaws.com",
             policy=policy_document(
                 [
                     Statement(
@@ -237,6 +231,7 @@ class Network(pulumi.ComponentResource):
                     )
                 ]
             ),
+            tags=self._args.tags,
             opts=self._child,
         )
         ec2.FlowLog(

@@ -28,7 +28,7 @@ from pulumi_aws import cloudwatch, ec2, ecs, get_region_output, iam
 from infra.aws.documents import DYNAMODB_ITEM_ACTIONS
 from infra.aws.ecs_tasks import ECS_TASKS_SERVICE, awslogs, execution_role_policy
 from infra.aws.fargate_sizes import check_fargate_size
-from infra.aws.iam import Statement, assume_role_policy, policy_document
+from infra.aws.iam import Statement, policy_document, workload_role
 
 CONTAINER_NAME = "train"
 # --quiet: progress bars are carriage-return redraws, noise in a log stream.
@@ -117,31 +117,20 @@ class TrainingJob(pulumi.ComponentResource):
         )
 
     def _build_execution_role(self, log_group: cloudwatch.LogGroup) -> iam.Role:
-        role = iam.Role(
-            f"{self._name}-execution-role",
-            assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE),
-            tags=self._args.tags,
-            opts=self._child,
-        )
-        iam.RolePolicy(
-            f"{self._name}-execution-policy",
-            role=role.id,
+        role, _ = workload_role(
+            f"{self._name}-execution",
+            service=ECS_TASKS_SERVICE,
             policy=execution_role_policy(self._args.image, log_group.arn),
+            tags=self._args.tags,
             opts=self._child,
         )
         return role
 
     def _build_task_role(self) -> iam.Role:
         args = self._args
-        role = iam.Role(
-            f"{self._name}-task-role",
-            assume_role_policy=assume_role_policy(ECS_TASKS_SERVICE),
-            tags=args.tags,
-            opts=self._child,
-        )
-        iam.RolePolicy(
-            f"{self._name}-task-policy",
-            role=role.id,
+        role, _ = workload_role(
+            f"{self._name}-task",
+            service=ECS_TASKS_SERVICE,
             policy=policy_document(
                 [
                     # MLflow clients write run artifacts and models straight to the store.
@@ -160,6 +149,7 @@ class TrainingJob(pulumi.ComponentResource):
                     ),
                 ]
             ),
+            tags=args.tags,
             opts=self._child,
         )
         return role
