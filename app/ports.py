@@ -49,6 +49,10 @@ class ObjectStore(Protocol):
         """Remove ``key``; deleting an absent key is not an error."""
         ...
 
+    def exists(self, key: str) -> bool:
+        """Whether bytes are stored under ``key`` (without reading them)."""
+        ...
+
     def presign_upload(
         self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
     ) -> PresignedUpload:

@@ -15,7 +15,6 @@ from app.domain.documents import (
     DocumentStatus,
     DocumentUploaded,
     NewDocument,
-    ObjectNotFoundError,
     PresignedUpload,
     document_id_from_key,
     object_key_for,
@@ -137,7 +136,7 @@ class DocumentService:
         result is already given (409).
         """
         record = self.records.get(document_id_from_key(key))
-        if record.status is not DocumentStatus.PENDING or self._stored(key):
+        if record.status is not DocumentStatus.PENDING or self.objects.exists(key):
             raise UploadRejectedError(
                 "already_received",
                 f"Document {record.id} already has its file; ask for a new upload URL.",
@@ -157,13 +156,6 @@ class DocumentService:
         self.dispatch(
             DocumentUploaded(bucket=self.objects.bucket, key=key, version=version, size=len(data))
         )
-
-    def _stored(self, key: str) -> bool:
-        try:
-            self.objects.get(key)
-        except ObjectNotFoundError:
-            return False
-        return True
 
     def get(self, principal: Principal, document_id: str) -> DocumentRecord:
         record = self.records.get(document_id)

@@ -62,3 +62,11 @@ def test_a_presigned_upload_refuses_keys_outside_the_store(object_store):
         object_store.presign_upload(
             "../etc/passwd", content_type="image/png", max_bytes=10, expires_seconds=60
         )
+
+
+def test_exists_answers_for_stored_and_absent_keys(object_store):
+    assert object_store.exists("uploads/e1") is False
+    object_store.put("uploads/e1", b"\x89PNG", content_type="image/png")
+    assert object_store.exists("uploads/e1") is True
+    object_store.delete("uploads/e1")
+    assert object_store.exists("uploads/e1") is False

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from app.domain.documents import (
     DocumentStatus,
     DocumentUploaded,
-    ObjectNotFoundError,
     document_id_from_key,
 )
 from app.ports import DocumentRecords
@@ -72,7 +71,9 @@ class InProcessDispatcher:
         pending = []
         cutoff = datetime.now(UTC) - timedelta(seconds=self.await_bytes_seconds)
         for record in self.records.list(status=DocumentStatus.PENDING, limit=1_000_000):
-            if self._stored(record.object_key):
+            # A record from upload-url whose bytes have not come yet waits for them
+            # (their arrival dispatches it); it is not work to resume.
+            if self.pipeline.objects.exists(record.object_key):
                 pending.append(record.id)
             elif record.created_at < cutoff:  # its upload URL expired, or a crash lost it
                 self.records.fail(record.id, reason="The file never arrived; upload it again.")
@@ -81,15 +82,6 @@ class InProcessDispatcher:
         if pending:
             log.info("resuming %d unfinished document(s)", len(pending))
         return len(pending)
-
-    def _stored(self, key: str) -> bool:
-        """A pending record from ``upload-url`` whose bytes have not come yet waits for
-        them (their arrival dispatches it); it is not a failure to resume."""
-        try:
-            self.pipeline.objects.get(key)
-        except ObjectNotFoundError:
-            return False
-        return True
 
     def shutdown(self, *, wait: bool = True) -> None:
         self._closed = True

@@ -57,6 +57,9 @@ class LocalObjectStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
     def presign_upload(
         self, key: str, *, content_type: str, max_bytes: int, expires_seconds: int
     ) -> PresignedUpload:
