@@ -24,8 +24,6 @@ import argparse
 import json
 import logging
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +36,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._workdir import in_workdir
 from bench.serve import free_port
 from bench.swap import log_tail, stop
 
@@ -318,21 +317,7 @@ def main() -> int:
     if args.runs < MIN_RUNS:
         parser.error(f"--runs must be >= {MIN_RUNS}")
 
-    def terminated(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # so the finally blocks stop the servers and clean up
-
-    signal.signal(signal.SIGTERM, terminated)
-    work = Path(tempfile.mkdtemp(prefix="bench-cold-start-"))
-    try:
-        return run(args, work)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    return in_workdir("bench-cold-start-", lambda work: run(args, work), keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -33,6 +30,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._load import LoadResult, run_load
+from bench._workdir import in_workdir
 from bench.serve import free_port, texts, wait_ready
 
 MODEL = "document-classifier"
@@ -323,21 +321,7 @@ def main() -> int:
             f" at least {MIN_SWAPS} are needed"
         )
 
-    def terminated(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # so the finally blocks stop the server and clean up
-
-    signal.signal(signal.SIGTERM, terminated)
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-swap-"))
-    try:
-        return run(args, data_dir)
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            print(f"kept {data_dir}")
-        else:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    return in_workdir("bench-swap-", lambda data_dir: run(args, data_dir), keep=args.keep)
 
 
 if __name__ == "__main__":
