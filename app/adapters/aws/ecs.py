@@ -20,20 +20,26 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from app.adapters.aws import client as aws_client
 from app.adapters.aws.dynamodb import _n, _s, _Table, _text
+from app.adapters.job_reports import (
+    new_job_id,
+    not_started,
+    request_from_json,
+    request_to_json,
+    split_report,
+    tail,
+    training_command,
+)
 from app.domain.jobs import JobNotFoundError, JobReason, JobStatus, TrainingJob, TrainingJobRequest
 
 log = logging.getLogger(__name__)
 
-LOG_TAIL_LINES = 20
 _LOG_EVENTS = 100  # read from the end of the stream: the tail and the report line
 # A job with no task this long after its creation lost its RunTask (the server died).
 _LAUNCH_GRACE_SECONDS = 300
@@ -99,13 +105,13 @@ class EcsJobLauncher(_Table):
         cutoff = None if cooldown_seconds is None else now - cooldown_seconds
         if cutoff is not None and not self._may_start(cutoff):
             return None
-        job_id = f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
+        job_id = new_job_id()
         item = {
             "pk": _s("JOB"),
             "sk": _s(job_id),
             "id": _s(job_id),
-            "request": _s(json.dumps(asdict(request))),
-            "command": _s(json.dumps(["mlops", *request.train_arguments(), "--report-json", "-"])),
+            "request": _s(request_to_json(request)),
+            "command": _s(json.dumps(training_command(request))),
             "status": _s(JobStatus.QUEUED.value),
             "created_at": _n(now),
         }
@@ -301,7 +307,7 @@ class EcsJobLauncher(_Table):
         task = next((t for t in answer.get("tasks", []) if t.get("taskArn") == arn), None)
         if task is None:  # ECS forgets stopped tasks after about an hour
             return self._forgotten(item, arn)
-        report, lines = _split_report(self._log_lines(task))
+        report, lines = split_report(self._log_lines(task))
         tail = _tail(item, lines)
         started = _epoch(task.get("startedAt"))
         if task.get("lastStatus") != "STOPPED":
@@ -347,7 +353,7 @@ class EcsJobLauncher(_Table):
         lines: Sequence[str] = []
         if definition is not None:
             lines = self._log_lines({"taskArn": arn, "taskDefinitionArn": definition})
-        report, lines = _split_report(lines)
+        report, lines = split_report(lines)
         tail = _tail(item, lines)
         if report is not None:
             return self._finish(
@@ -510,30 +516,11 @@ def _vendor_message(exc: Exception) -> str:
 
 
 def _not_started(reason: str) -> str:
-    return (
-        f"ECS could not start the training task ({reason}); check the cluster, the task"
-        " definition and the subnets, then start a new job."
-    )
-
-
-def _split_report(lines: Sequence[str]) -> tuple[dict | None, list[str]]:
-    """The training report (the last JSON line with a version) and the other lines."""
-    for index in range(len(lines) - 1, -1, -1):
-        if not lines[index].startswith("{"):
-            continue
-        try:
-            report = json.loads(lines[index])
-        except ValueError:
-            continue
-        if isinstance(report, dict) and {"version", "promoted"} <= report.keys():
-            return report, [*lines[:index], *lines[index + 1 :]]
-    return None, list(lines)
+    return not_started("ECS", reason, "the cluster, the task definition and the subnets")
 
 
 def _tail(item: dict, lines: Sequence[str]) -> str:
-    """The command line the task ran, then the last lines of its log."""
-    command = " ".join(json.loads(item["command"]["S"]))
-    return "\n".join([f"$ {command}", *lines[-LOG_TAIL_LINES:]])
+    return tail(json.loads(item["command"]["S"]), lines)
 
 
 def _to_job(
@@ -543,11 +530,10 @@ def _to_job(
     started_at: float | None = None,
     log_tail: str | None = None,
 ) -> TrainingJob:
-    request = json.loads(item["request"]["S"])
     promoted = item.get("promoted")
     return TrainingJob(
         id=item["id"]["S"],
-        request=TrainingJobRequest(**{**request, "reason": JobReason(request["reason"])}),
+        request=request_from_json(item["request"]["S"]),
         status=status or JobStatus(item["status"]["S"]),
         created_at=_stamp(item, "created_at") or datetime.now(UTC),
         started_at=(

@@ -157,7 +157,7 @@ def test_a_run_task_error_fails_the_job_readably_and_releases_the_lock(world, fa
     job = misconfigured.start(AUTOMATIC, cooldown_seconds=3600)
 
     assert job is not None and job.status is JobStatus.FAILED
-    assert job.error.startswith("ECS could not start the training task (ClusterNotFound")
+    assert job.error.startswith("ECS could not start the training job (ClusterNotFound")
     assert job.error.endswith("then start a new job.")
     assert misconfigured.get(job.id) == job
     fixed = launcher(world)
