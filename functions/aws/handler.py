@@ -8,7 +8,6 @@ raises here is transient (no model yet, throttling) and lands in
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from app.domain.documents import (
     check_object_key,
     document_id_from_key,
 )
+from functions.common import ModelFreshness
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -59,21 +59,7 @@ class Runtime:
     container: Container
     idempotency: IdempotencyConfig
     process: Callable[..., dict[str, str]]  # the pipeline, at most once per bucket/key/etag
-    refresh_due: float = 0.0
-
-    def model_ready(self) -> None:
-        """Load the champion on first use, then re-resolve its alias every poll interval;
-        while a model is loaded, a failed refresh keeps it."""
-        holder, poll = self.container.holder, self.container.settings.model_poll_seconds
-        if holder.loaded is not None and (poll <= 0 or time.monotonic() < self.refresh_due):
-            return
-        try:
-            holder.refresh()
-        except Exception:
-            if holder.loaded is None:
-                raise
-            logger.warning("model refresh failed; keeping the loaded version", exc_info=True)
-        self.refresh_due = time.monotonic() + poll
+    model: ModelFreshness
 
 
 @functools.cache
@@ -98,7 +84,8 @@ def runtime() -> Runtime:
     once = idempotency.idempotent_function(
         data_keyword_argument="upload", persistence_store=store, config=config
     )
-    return Runtime(container, config, once(tracer.capture_method(_process)))
+    freshness = ModelFreshness(container.holder, container.settings.model_poll_seconds)
+    return Runtime(container, config, once(tracer.capture_method(_process)), freshness)
 
 
 def _process(upload: DocumentUploaded) -> dict[str, str]:
@@ -124,7 +111,7 @@ def _record(record: SQSRecord) -> None:
             logger.info("not an upload; skipped", extra={"key": upload.key})
             continue
         with logger.append_context_keys(document_id=document_id):
-            runtime().model_ready()
+            runtime().model.ensure()
             logger.info("document handled", extra=runtime().process(upload=upload))
 
 

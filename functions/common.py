@@ -1,0 +1,144 @@
+"""What every cloud's OCR function does with one upload, once its event is translated.
+
+A function turns its cloud's storage event (S3 notification, Event Grid
+``BlobCreated``, storage ``finalized`` CloudEvent) into a
+:class:`~app.domain.documents.DocumentUploaded` and hands it to
+:meth:`UploadWorker.handle`, which:
+
+- skips objects outside ``uploads/`` (the bucket may hold other things);
+- asks the :class:`EventLedger` whether this delivery is the first of that object
+  version: storage events are delivered at least once, and a duplicate must not OCR
+  the document a second time (the record's claim is the second guard);
+- loads the champion model on first use and re-resolves its alias every poll interval;
+- runs the pipeline; a transient failure releases the ledger entry and raises, so the
+  cloud delivers the event again (and finally dead-letters it).
+
+Example::
+
+    worker = UploadWorker(build_container(get_settings()), CosmosEventLedger(database))
+    worker.handle(DocumentUploaded("uploads", "uploads/8f0c", '"0x8DC"', 48213))
+    # {"status": "done"}
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from app.domain.documents import (
+    DocumentNotFoundError,
+    DocumentUploaded,
+    InvalidObjectKeyError,
+    check_object_key,
+    document_id_from_key,
+)
+
+if TYPE_CHECKING:
+    from app.bootstrap import Container
+    from app.services.model_holder import ModelHolder
+
+log = logging.getLogger(__name__)
+
+# A delivery that neither finished nor released its entry (the process died) may be
+# taken over after this long; finished entries are remembered for a week.
+LEASE_SECONDS = 15 * 60
+REMEMBER_SECONDS = 7 * 24 * 3600
+
+
+class EventLedger(Protocol):
+    """Which deliveries of storage events were handled (idempotency records with a TTL).
+
+    Example::
+
+        if ledger.begin("uploads/uploads/8f0c@0x8DC", lease_seconds=900, ttl_seconds=604800):
+            ...                         # process, then
+            ledger.finish(key)          # or ledger.release(key) to let a retry in
+    """
+
+    def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
+        """True when this delivery should process ``key``: nobody did, the last attempt
+        released it, or its lease expired. False for a duplicate."""
+        ...
+
+    def finish(self, key: str) -> None:
+        """``key`` was handled; later deliveries are duplicates until its TTL ends."""
+        ...
+
+    def release(self, key: str) -> None:
+        """The attempt failed; the next delivery may process ``key``."""
+        ...
+
+
+@dataclass
+class ModelFreshness:
+    """Load the champion on first use, then re-resolve its alias every ``poll`` seconds;
+    while a model is loaded, a failed refresh keeps it."""
+
+    holder: ModelHolder
+    poll: float
+    due: float = 0.0
+
+    def ensure(self) -> None:
+        if self.holder.loaded is not None and (self.poll <= 0 or time.monotonic() < self.due):
+            return
+        try:
+            self.holder.refresh()
+        except Exception:
+            if self.holder.loaded is None:
+                raise
+            log.warning("model refresh failed; keeping the loaded version", exc_info=True)
+        self.due = time.monotonic() + self.poll
+
+
+class UploadWorker:
+    """One process's handler of upload events (built once, reused for every event)."""
+
+    def __init__(
+        self,
+        container: Container,
+        ledger: EventLedger | None,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        remember_seconds: int = REMEMBER_SECONDS,
+    ) -> None:
+        self.container = container
+        self.ledger = ledger
+        self.lease_seconds = lease_seconds
+        self.remember_seconds = remember_seconds
+        self.model = ModelFreshness(container.holder, container.settings.model_poll_seconds)
+
+    def handle(self, upload: DocumentUploaded) -> dict[str, str]:
+        """Process one uploaded object; return ``{"status": ...}`` for the log line."""
+        try:
+            document_id = document_id_from_key(check_object_key(upload.key))
+        except InvalidObjectKeyError:
+            log.info("not an upload; skipped", extra={"key": upload.key})
+            return {"status": "skipped"}
+        key = upload.idempotency_key
+        if self.ledger is not None and not self.ledger.begin(
+            key, lease_seconds=self.lease_seconds, ttl_seconds=self.remember_seconds
+        ):
+            return {"status": "duplicate", "document_id": document_id}
+        try:
+            status = self._process(upload)
+        except BaseException:
+            if self.ledger is not None:
+                self.ledger.release(key)
+            raise
+        if self.ledger is not None:
+            self.ledger.finish(key)
+        return {"status": status, "document_id": document_id}
+
+    def _process(self, upload: DocumentUploaded) -> str:
+        self.model.ensure()
+        # The claim's lease matches the ledger's: a retry after a crash can claim again.
+        self.container.pipeline.lease_seconds = self.lease_seconds
+        try:
+            record = self.container.pipeline.handle(upload)
+        except DocumentNotFoundError:
+            # Records are written before their objects, so a retry would find none either.
+            log.error("an object in uploads/ has no document record; skipped")
+            return "orphaned"
+        return "duplicate" if record is None else record.status.value
