@@ -9,7 +9,7 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,11 +66,19 @@ def _arn(type_: str, name: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{name}"
 
 
+# A cloud's tests give the invokes their program makes (token -> result of its arguments)
+# and the computed attributes of its resources (type -> extra state of the inputs).
+Calls = Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]]
+States = Mapping[str, Callable[[str, dict[str, Any]], dict[str, Any]]]
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Resources get an id, an ARN and a few computed attributes the programs read."""
 
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, calls: Calls | None = None, states: States | None = None):
         self.stack = stack
+        self.calls = calls or {}
+        self.states = states or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         rid = f"{args.name}-id"
@@ -128,12 +136,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state.setdefault("digest", "sha256:" + "0" * 64)
             tags = args.inputs.get("tags") or []
             state.setdefault("ref", f"{tags[0]}@sha256:{'0' * 64}" if tags else "")
+        if args.typ in self.states:
+            for key, value in self.states[args.typ](args.name, dict(args.inputs)).items():
+                state.setdefault(key, value)
         self.stack.resources.append(Resource(args.typ, args.name, dict(args.inputs), rid))
         return rid, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         self.stack.calls.append((args.token, dict(args.args)))
         token = args.token
+        if token in self.calls:
+            return self.calls[token](dict(args.args))
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{REGION}a", f"{REGION}b", f"{REGION}c"]
             return {"names": names, "zoneIds": [f"euw3-az{i}" for i in (1, 2, 3)], "id": REGION}
@@ -161,11 +174,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}
 
 
-def run_program(program: Callable[[], Any], *, config: dict[str, str] | None = None) -> Stack:
-    """Run ``program`` under mocks; ``config`` keys are full (``mlops:compute``)."""
+def run_program(
+    program: Callable[[], Any],
+    *,
+    config: dict[str, str] | None = None,
+    calls: Calls | None = None,
+    states: States | None = None,
+) -> Stack:
+    """Run ``program`` under mocks; ``config`` keys are full (``mlops:compute``); ``calls``
+    and ``states`` add a cloud's invokes and computed resource attributes."""
     stack = Stack()
     pulumi.runtime.set_all_config({"aws:region": REGION, **(config or {})})
-    pulumi.runtime.set_mocks(RecordingMocks(stack), project=PROJECT, stack=STACK, preview=False)
+    pulumi.runtime.set_mocks(
+        RecordingMocks(stack, calls, states), project=PROJECT, stack=STACK, preview=False
+    )
 
     original_export = pulumi.export
 
