@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-deps lint check-ops fuzz bench-serve bench-ocr bench-swap bench-cold-start lambda-size clean
+.PHONY: run test install system-deps tools lint check-ops fuzz bench-serve bench-ocr bench-swap bench-cold-start lambda-size clean
 
 run: install
 	$(VENV)/bin/mlops serve
@@ -14,7 +14,16 @@ run: install
 test: install
 	$(PY) -m pytest
 
-install: system-deps $(STAMP)
+install: system-deps tools $(STAMP)
+
+# Azurite, the Azure Blob emulator of the Azure tests, from npm into the repo's .tools.
+AZURITE_VERSION := 3.35.0
+AZURITE := .tools/node_modules/.bin/azurite-blob
+tools: $(AZURITE)
+
+$(AZURITE):
+	npm install --prefix .tools --no-audit --no-fund --silent azurite@$(AZURITE_VERSION)
+	@touch $@
 
 system-deps:
 	@scripts/install-system-deps.sh
@@ -22,7 +31,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,rapidocr,aws,infra]'
+	$(PY) -m pip install --quiet -e '.[dev,rapidocr,aws,azure,gcp,infra]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -50,7 +59,7 @@ bench-swap: install
 	$(PY) bench/swap.py
 
 clean:
-	rm -rf $(VENV) .mlops .pytest_cache build
+	rm -rf $(VENV) .mlops .pytest_cache build .tools
 
 bench-cold-start: install
 	$(PY) bench/cold_start.py

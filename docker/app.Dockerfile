@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The app image; build context = the repo root (see .dockerignore). One image, four workloads:
+# The app image; build context = the repo root (see .dockerignore). One image for every cloud
+# (the SDKs of all three: the stack's MLOPS_CLOUD picks the adapters) and four workloads:
 # - default: `mlops serve` on 0.0.0.0:8000 (the ECS Fargate service behind the NLB);
 # - the API Lambda and the admin authorizer Lambda: image_config entry_point
 #   ["python", "-m", "awslambdaric"], command ["app.lambda_handler.handler"] or
@@ -23,13 +24,13 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # Dependencies first, from pyproject.toml alone, so a code change does not reinstall them.
 COPY pyproject.toml README.md ./
-RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; x = p['optional-dependencies']; print('\n'.join(p['dependencies'] + x['aws'] + x['mlflow-server']))" > requirements.txt \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; x = p['optional-dependencies']; print('\n'.join(p['dependencies'] + x['aws'] + x['azure'] + x['gcp'] + x['mlflow-server']))" > requirements.txt \
     && pip install --upgrade pip \
     && pip install -r requirements.txt awslambdaric
 COPY app ./app
 COPY functions ./functions
 # Not editable: the venv holds the package, the final stage needs no source tree.
-RUN pip install ".[aws,mlflow-server]" awslambdaric \
+RUN pip install ".[aws,azure,gcp,mlflow-server]" awslambdaric \
     && pip check
 
 FROM python:3.12-slim

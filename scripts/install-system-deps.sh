@@ -14,6 +14,8 @@ fi
 # More typefaces make the generated documents more varied (DejaVu alone also works).
 [ -d /usr/share/fonts/truetype/liberation2 ] || need+=(fonts-liberation2)
 [ -d /usr/share/fonts/truetype/freefont ] || need+=(fonts-freefont-ttf)
+# npm installs Azurite, the Azure Blob emulator of the Azure tests (scripts/install-tools.sh).
+command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0
