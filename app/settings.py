@@ -105,7 +105,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     # Cloud resources (set by the Pulumi program on every container and function).
-    uploads_bucket: str = Field("", description="bucket or container of uploaded documents")
+    uploads_bucket: str = Field(
+        "", description="S3 or GCS bucket, or Azure blob container, of uploaded documents"
+    )
     records_table: str = Field("", description="DynamoDB table of records, feedback and jobs")
     # A presigned POST lives no longer than the role credentials that signed it
     # (hours for a task or function role), so longer would be a promise not kept.
@@ -115,19 +117,40 @@ class Settings(BaseSettings):
     aws_training_container: str = "train"
     aws_training_subnets: str = Field("", description="comma-separated subnet ids")
     aws_training_security_groups: str = Field("", description="comma-separated group ids")
+    # Azure: identities come from DefaultAzureCredential (AZURE_CLIENT_ID names the
+    # workload's managed identity); a connection string is for the Azurite emulator only.
+    azure_storage_account_url: str = Field(
+        "", description="https://<account>.blob.core.windows.net"
+    )
+    azure_storage_connection_string: str = Field("", description="Azurite only; empty in Azure")
+    azure_cosmos_endpoint: str = ""
+    azure_cosmos_database: str = "mlops"
+    azure_subscription_id: str = ""
+    azure_resource_group: str = ""
+    azure_training_job: str = Field("", description="Container Apps job running mlops train")
+    azure_log_workspace_id: str = Field("", description="Log Analytics workspace (customer) id")
+    # GCP: credentials from the runtime's service account (Application Default Credentials).
+    gcp_project: str = ""
+    gcp_region: str = ""
+    gcp_firestore_database: str = "(default)"
+    gcp_training_job: str = Field("", description="Cloud Run job running mlops train")
+    gcp_signing_service_account: str = Field(
+        "", description="signs upload URLs via IAM; default: the runtime's service account"
+    )
 
     @model_validator(mode="after")
     def _check_cloud(self) -> Settings:
-        if self.cloud is Cloud.AWS:
-            missing = [
-                f"MLOPS_{name.upper()}"
-                for name in ("uploads_bucket", "records_table", "mlflow_tracking_uri")
-                if not getattr(self, name)
-            ]
-            if missing:
-                raise ValueError(
-                    f"MLOPS_CLOUD=aws needs {', '.join(missing)} (the Pulumi program sets them)"
-                )
+        needed = _CLOUD_NEEDS.get(self.cloud, ())
+        missing = [
+            " or ".join(f"MLOPS_{name.upper()}" for name in names)
+            for names in needed
+            if not any(getattr(self, name) for name in names)
+        ]
+        if missing:
+            raise ValueError(
+                f"MLOPS_CLOUD={self.cloud.value} needs {', '.join(missing)}"
+                " (the Pulumi program sets them)"
+            )
         return self
 
     @staticmethod
@@ -216,6 +239,19 @@ class Settings(BaseSettings):
         if self.tracking_uri.startswith(("http://", "https://", "databricks")):
             return None
         return (self.data_dir / "mlartifacts").resolve().as_uri()
+
+
+# The settings each cloud cannot start without (any one of a tuple will do).
+_CLOUD_NEEDS: dict[Cloud, tuple[tuple[str, ...], ...]] = {
+    Cloud.AWS: (("uploads_bucket",), ("records_table",), ("mlflow_tracking_uri",)),
+    Cloud.AZURE: (
+        ("uploads_bucket",),
+        ("azure_storage_account_url", "azure_storage_connection_string"),
+        ("azure_cosmos_endpoint",),
+        ("mlflow_tracking_uri",),
+    ),
+    Cloud.GCP: (("uploads_bucket",), ("gcp_project",), ("mlflow_tracking_uri",)),
+}
 
 
 class SettingsError(Exception):

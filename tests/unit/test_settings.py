@@ -54,3 +54,58 @@ def test_mlops_cli_exits_2_with_one_line_on_bad_settings(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "MLOPS_PORT" in result.stderr
+
+
+AUTH = {"auth_issuer": "https://issuer.example.com", "auth_audience": "api"}
+
+
+@pytest.mark.parametrize(
+    ("cloud", "given", "missing"),
+    [
+        ("aws", {}, ["MLOPS_UPLOADS_BUCKET", "MLOPS_RECORDS_TABLE", "MLOPS_MLFLOW_TRACKING_URI"]),
+        (
+            "azure",
+            {"uploads_bucket": "uploads"},
+            [
+                "MLOPS_AZURE_STORAGE_ACCOUNT_URL or MLOPS_AZURE_STORAGE_CONNECTION_STRING",
+                "MLOPS_AZURE_COSMOS_ENDPOINT",
+                "MLOPS_MLFLOW_TRACKING_URI",
+            ],
+        ),
+        ("gcp", {"gcp_project": "p"}, ["MLOPS_UPLOADS_BUCKET", "MLOPS_MLFLOW_TRACKING_URI"]),
+    ],
+)
+def test_a_cloud_names_the_settings_it_cannot_start_without(cloud, given, missing):
+    with pytest.raises(SettingsError) as info:
+        load_settings(cloud=cloud, **given, **AUTH)
+    message = str(info.value)
+    assert f"MLOPS_CLOUD={cloud} needs {', '.join(missing)}" in message
+
+
+@pytest.mark.parametrize(
+    ("cloud", "given"),
+    [
+        (
+            "azure",
+            {
+                "uploads_bucket": "uploads",
+                "azure_storage_account_url": "https://docs.blob.core.windows.net",
+                "azure_cosmos_endpoint": "https://records.documents.azure.com:443/",
+            },
+        ),
+        (
+            "azure",
+            {
+                "uploads_bucket": "u",
+                "azure_storage_connection_string": "UseDevelopmentStorage=true",
+                "azure_cosmos_endpoint": "https://c.documents.azure.com",
+            },
+        ),
+        ("gcp", {"uploads_bucket": "uploads-1a2b", "gcp_project": "mlops-prod"}),
+    ],
+)
+def test_a_cloud_starts_with_its_settings(cloud, given):
+    settings = load_settings(
+        cloud=cloud, mlflow_tracking_uri="https://mlflow.internal/mlflow", **given, **AUTH
+    )
+    assert settings.cloud.value == cloud and settings.auth_required
