@@ -5,7 +5,21 @@ import json
 import subprocess
 import sys
 
-FORBIDDEN = ("boto3", "botocore", "azure", "google.cloud", "mlflow", "fastapi", "jwt")
+# Not "google.cloud" itself: functions-framework installs a .pth file that imports that
+# (empty) namespace package into every process; its SDKs are what must not load.
+FORBIDDEN = (
+    "boto3",
+    "botocore",
+    "azure",
+    "google.cloud.storage",
+    "google.cloud.firestore",
+    "google.cloud.run_v2",
+    "google.cloud.logging",
+    "google.api_core",
+    "mlflow",
+    "fastapi",
+    "jwt",
+)
 
 PROBE = """
 import json, sys
