@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.domain.documents import DocumentNotFoundError
+from app.domain.documents import DocumentNotFoundError, StorageUnavailableError
 from app.domain.jobs import JobAlreadyRunningError, JobNotFoundError
 from app.domain.models import ModelLoadError, ModelNotFoundError
 from app.domain.predictions import PredictionNotFoundError, UnknownLabelError
@@ -120,6 +120,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelUnavailableError)
     async def model_unavailable(_: Request, exc: ModelUnavailableError) -> JSONResponse:
         return error_response(503, str(exc), "model_unavailable")
+
+    @app.exception_handler(StorageUnavailableError)
+    async def storage_unavailable(_: Request, exc: StorageUnavailableError) -> JSONResponse:
+        # The store or the records database is throttling or unreachable: a retry helps.
+        log.warning("storage unavailable: %s", exc)
+        response = error_response(
+            503, "Storage is busy or unreachable; retry in a few seconds.", "storage_unavailable"
+        )
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
