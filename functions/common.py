@@ -8,7 +8,10 @@ A function turns its cloud's storage event (S3 notification, Event Grid
 - skips objects outside ``uploads/`` (the bucket may hold other things);
 - asks the :class:`EventLedger` whether this delivery is the first of that object
   version: storage events are delivered at least once, and a duplicate must not OCR
-  the document a second time (the record's claim is the second guard);
+  the document a second time (the record's claim is the second guard). A duplicate is
+  acknowledged only once the document is finished; while another attempt holds it,
+  :class:`DeliveryInProgressError` makes the cloud deliver it again later, so an attempt
+  that crashed is never acknowledged by its retry;
 - loads the champion model on first use and re-resolves its alias every poll interval;
 - runs the pipeline; a transient failure releases the ledger entry and raises, so the
   cloud delivers the event again (and finally dead-letters it).
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from app.domain.documents import (
     DocumentNotFoundError,
+    DocumentStatus,
     DocumentUploaded,
     InvalidObjectKeyError,
     check_object_key,
@@ -45,6 +49,13 @@ log = logging.getLogger(__name__)
 # taken over after this long; finished entries are remembered for a week.
 LEASE_SECONDS = 15 * 60
 REMEMBER_SECONDS = 7 * 24 * 3600
+
+
+class DeliveryInProgressError(Exception):
+    """Another delivery of this upload holds it: retry later (the cloud redelivers)."""
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__(f"document {document_id} is being processed by another delivery")
 
 
 class EventLedger(Protocol):
@@ -120,6 +131,7 @@ class UploadWorker:
         if self.ledger is not None and not self.ledger.begin(
             key, lease_seconds=self.lease_seconds, ttl_seconds=self.remember_seconds
         ):
+            self._unless_finished(document_id)
             return {"status": "duplicate", "document_id": document_id}
         try:
             status = self._process(upload)
@@ -130,6 +142,17 @@ class UploadWorker:
         if self.ledger is not None:
             self.ledger.finish(key)
         return {"status": status, "document_id": document_id}
+
+    def _unless_finished(self, document_id: str) -> None:
+        """A delivery the ledger calls a duplicate is acknowledged only once its document
+        is finished; while another attempt holds it (or died holding it), raise so the
+        cloud delivers the event again later, when the attempt is done or its lease over."""
+        try:
+            record = self.container.adapters.records.get(document_id)
+        except DocumentNotFoundError:
+            return
+        if record.status not in (DocumentStatus.DONE, DocumentStatus.FAILED):
+            raise DeliveryInProgressError(document_id)
 
     def _process(self, upload: DocumentUploaded) -> str:
         self.model.ensure()

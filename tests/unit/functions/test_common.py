@@ -1,0 +1,108 @@
+"""The per-upload work every cloud's OCR function shares (functions/common.py), on local
+adapters and a ledger in a dict: what is acknowledged, what is redelivered."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from app.adapters.local.objects import LocalObjectStore
+from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
+from app.adapters.local.sqlite import SqliteDatabase
+from app.bootstrap import Adapters, build_container
+from app.domain.documents import DocumentStatus, DocumentUploaded, NewDocument
+from app.settings import load_settings
+from functions.common import DeliveryInProgressError, UploadWorker
+from tests.unit.api.test_hostile_uploads import text_png_bytes
+from tests.unit.fakes import FakeJobLauncher, FakeModelSource
+
+
+class DictLedger:
+    """The EventLedger contract in memory: in progress until finished or released, or
+    until its lease ends."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, float]] = {}
+
+    def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
+        state = self.entries.get(key)
+        if state and (state[0] == "done" or state[1] > time.monotonic()):
+            return False
+        self.entries[key] = ("busy", time.monotonic() + lease_seconds)
+        return True
+
+    def finish(self, key: str) -> None:
+        self.entries[key] = ("done", 0.0)
+
+    def release(self, key: str) -> None:
+        self.entries.pop(key, None)
+
+
+@pytest.fixture
+def world(tmp_path: Path):
+    db = SqliteDatabase(tmp_path / "db.sqlite3")
+    source = FakeModelSource({"champion": "1"})
+    adapters = Adapters(
+        objects=LocalObjectStore(tmp_path / "objects"),
+        records=SqliteDocumentRecords(db),
+        feedback=SqliteFeedbackStore(db),
+        models=source,
+        registry=source,
+        jobs=FakeJobLauncher(),
+    )
+    settings = load_settings(data_dir=tmp_path, model_poll_seconds=0)
+    container = build_container(settings, adapters)
+    data = text_png_bytes()
+    version = adapters.objects.put("uploads/d1", data, content_type="image/png")
+    adapters.records.create(
+        NewDocument(
+            id="d1",
+            owner="alice",
+            object_key="uploads/d1",
+            filename="scan.png",
+            media_type="image/png",
+            size=len(data),
+        )
+    )
+    upload = DocumentUploaded(adapters.objects.bucket, "uploads/d1", version, len(data))
+    return container, upload, source
+
+
+def test_an_upload_is_processed_and_its_redelivery_acknowledged(world):
+    container, upload, _ = world
+    worker = UploadWorker(container, DictLedger())
+    assert worker.handle(upload) == {"status": "done", "document_id": "d1"}
+    assert worker.handle(upload) == {"status": "duplicate", "document_id": "d1"}
+    assert container.adapters.records.get("d1").status is DocumentStatus.DONE
+
+
+def test_a_redelivery_while_another_attempt_holds_it_is_not_acknowledged(world):
+    container, upload, _ = world
+    ledger = DictLedger()
+    # An attempt that began and died (a crash or a timeout): no finish, no release.
+    assert ledger.begin(upload.idempotency_key, lease_seconds=60, ttl_seconds=60)
+    worker = UploadWorker(container, ledger)
+    with pytest.raises(DeliveryInProgressError):
+        worker.handle(upload)
+    assert container.adapters.records.get("d1").status is DocumentStatus.PENDING
+
+
+def test_a_failed_attempt_releases_the_event_for_its_retry(world):
+    container, upload, source = world
+    source.aliases.clear()  # no champion yet: transient, the event must come back
+    ledger = DictLedger()
+    worker = UploadWorker(container, ledger)
+    with pytest.raises(Exception, match="champion"):
+        worker.handle(upload)
+    assert upload.idempotency_key not in ledger.entries
+    source.aliases["champion"] = "1"
+    assert worker.handle(upload)["status"] == "done"
+
+
+def test_objects_outside_uploads_are_skipped(world):
+    container, upload, _ = world
+    worker = UploadWorker(container, DictLedger())
+    other = DocumentUploaded(upload.bucket, "exports/report.csv", "v1", 10)
+    assert worker.handle(other) == {"status": "skipped"}
