@@ -78,12 +78,15 @@ class Container:
 def build_adapters(settings: Settings) -> Adapters:
     if settings.cloud is Cloud.LOCAL:
         return _local_adapters(settings)
-    if settings.cloud is Cloud.AWS:
-        return _aws_adapters(settings)
-    raise SettingsError(
-        f"MLOPS_CLOUD={settings.cloud.value} is not available in this build:"
-        " use MLOPS_CLOUD=local or MLOPS_CLOUD=aws."
-    )
+    builders = {Cloud.AWS: _aws_adapters, Cloud.AZURE: _azure_adapters, Cloud.GCP: _gcp_adapters}
+    try:
+        return builders[settings.cloud](settings)
+    except ModuleNotFoundError as exc:
+        # The image or virtualenv lacks the cloud's SDKs (installed by an extra).
+        raise SettingsError(
+            f"MLOPS_CLOUD={settings.cloud.value} needs the {settings.cloud.value} extra"
+            f" (pip install 'mlops-multicloud[{settings.cloud.value}]'): {exc}"
+        ) from None
 
 
 def _local_adapters(settings: Settings) -> Adapters:
@@ -128,6 +131,67 @@ def _aws_adapters(settings: Settings) -> Adapters:
             container=settings.aws_training_container,
             subnets=settings.split_ids(settings.aws_training_subnets),
             security_groups=settings.split_ids(settings.aws_training_security_groups),
+        ),
+    )
+
+
+def _azure_adapters(settings: Settings) -> Adapters:
+    from app.adapters.azure.blob import BlobObjectStore
+    from app.adapters.azure.container_apps import ContainerAppsJobLauncher
+    from app.adapters.azure.cosmos import (
+        CosmosDocumentRecords,
+        CosmosFeedbackStore,
+        cosmos_database,
+    )
+    from app.adapters.mlflow_registry import MlflowModelSource
+
+    database = cosmos_database(settings.azure_cosmos_endpoint, settings.azure_cosmos_database)
+    registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    return Adapters(
+        objects=BlobObjectStore(
+            settings.uploads_bucket,
+            account_url=settings.azure_storage_account_url,
+            connection_string=settings.azure_storage_connection_string,
+        ),
+        records=CosmosDocumentRecords(database),
+        feedback=CosmosFeedbackStore(database),
+        models=registry,
+        registry=registry,
+        jobs=ContainerAppsJobLauncher(
+            database,
+            subscription_id=settings.azure_subscription_id,
+            resource_group=settings.azure_resource_group,
+            job=settings.azure_training_job,
+            workspace_id=settings.azure_log_workspace_id,
+        ),
+    )
+
+
+def _gcp_adapters(settings: Settings) -> Adapters:
+    from app.adapters.gcp.cloud_run_jobs import CloudRunJobLauncher
+    from app.adapters.gcp.firestore import (
+        FirestoreDocumentRecords,
+        FirestoreFeedbackStore,
+        firestore_client,
+    )
+    from app.adapters.gcp.gcs import GcsObjectStore
+    from app.adapters.mlflow_registry import MlflowModelSource
+
+    client = firestore_client(settings.gcp_project, settings.gcp_firestore_database)
+    registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    return Adapters(
+        objects=GcsObjectStore(
+            settings.uploads_bucket, signing_service_account=settings.gcp_signing_service_account
+        ),
+        records=FirestoreDocumentRecords(client),
+        feedback=FirestoreFeedbackStore(client),
+        models=registry,
+        registry=registry,
+        jobs=CloudRunJobLauncher(
+            client,
+            project=settings.gcp_project,
+            region=settings.gcp_region,
+            job=settings.gcp_training_job,
         ),
     )
 

@@ -3,8 +3,9 @@
 The registry says where a version's files are (``s3://…``, ``file://…``); this
 reads its ``MLmodel``, fetches the model file the sklearn flavour names and
 loads it with skops, as ``mlflow.sklearn.load_model`` does, without importing
-MLflow. Stores this module does not know (``gs://``, ``wasbs://``, proxied
-``mlflow-artifacts:``) go through MLflow's own downloader.
+MLflow. S3, Azure Blob (``wasbs://``, ``https://<account>.blob.core.windows.net``) and
+GCS (``gs://``) are read with their SDKs; other stores (proxied ``mlflow-artifacts:``)
+go through MLflow's own downloader.
 """
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ def fetch(uri: str, dest: Path) -> Path:
     parsed = urllib.parse.urlparse(uri)
     if parsed.scheme == "s3":
         return _fetch_s3(parsed.netloc, parsed.path.lstrip("/"), dest)
+    if parsed.scheme == "wasbs" or (
+        parsed.scheme == "https" and parsed.netloc.endswith(".blob.core.windows.net")
+    ):
+        from app.adapters.azure.blob import download_artifact as from_blob
+
+        return from_blob(uri, dest)
+    if parsed.scheme == "gs":
+        from app.adapters.gcp.gcs import download_artifact as from_gcs
+
+        return from_gcs(uri, dest)
     if parsed.scheme in ("file", ""):
         source = Path(urllib.request.url2pathname(parsed.path))
         if not source.is_file():

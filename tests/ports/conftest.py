@@ -1,12 +1,15 @@
 """Adapters under the shared behaviour suite.
 
 Each port has one fixture parametrised over its adapters. A cloud adds its
-adapter here (with the emulator fixture it needs) and inherits every test.
+adapter here (with the emulator fixture it needs) and inherits every test. A factory
+takes the test's tmp dir and the value of its adapter's fixture in ``SERVICE_FIXTURES``
+(the emulator), or None.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -41,19 +44,19 @@ def _table(tmp: Path) -> str:
     return name
 
 
-def _s3_store(tmp: Path) -> object:
+def _s3_store(tmp: Path, _moto: object) -> object:
     from app.adapters.aws.s3 import S3ObjectStore
 
     return S3ObjectStore(_bucket(tmp))
 
 
-def _dynamo_records(tmp: Path) -> object:
+def _dynamo_records(tmp: Path, _moto: object) -> object:
     from app.adapters.aws.dynamodb import DynamoDocumentRecords
 
     return DynamoDocumentRecords(_table(tmp))
 
 
-def _dynamo_feedback(tmp: Path) -> object:
+def _dynamo_feedback(tmp: Path, _moto: object) -> object:
     from app.adapters.aws.dynamodb import DynamoFeedbackStore
 
     return DynamoFeedbackStore(_table(tmp))
@@ -63,7 +66,7 @@ def _dynamo_feedback(tmp: Path) -> object:
 _FARGATES: dict[Path, object] = {}
 
 
-def _ecs_launcher(tmp: Path) -> object:
+def _ecs_launcher(tmp: Path, _moto: object) -> object:
     from app.adapters.aws.ecs import EcsJobLauncher
     from tests.ports.fake_fargate import EcsWorld, FakeFargate
 
@@ -74,24 +77,49 @@ def _ecs_launcher(tmp: Path) -> object:
     return EcsJobLauncher(_table(tmp), **world.launcher_arguments())
 
 
-# Adapters whose service is emulated by moto (in-process ``mock_aws``).
-MOTO = {"s3", "dynamodb", "ecs"}
+def _cloud(module: str, name: str) -> Callable[[Path, object], object]:
+    """A factory of tests/cloud/<cloud>/factories.py, imported when its adapter is tested."""
+
+    def build(tmp: Path, service: object) -> object:
+        factories = importlib.import_module(f"tests.cloud.{module}.factories")
+        return getattr(factories, name)(tmp, service)
+
+    return build
+
+
+# The fixture each adapter's service needs: moto (in-process ``mock_aws``), Azurite, the
+# GCS emulator, Google's Firestore emulator (Firestore records and the Cloud Run jobs'
+# lock). Cosmos DB and the job APIs of Azure and GCP are fakes at the SDK boundary
+# (tests/cloud/<cloud>/fake_*.py): no emulator of theirs can be installed here.
+SERVICE_FIXTURES = {
+    "s3": "moto",
+    "dynamodb": "moto",
+    "ecs": "moto",
+    "blob": "azurite",
+    "gcs": "gcs_emulator",
+    "firestore": "firestore_emulator",
+    "cloud_run": "firestore_emulator",
+}
 # Emulators whose conditional writes are not atomic across threads ("ecs" serialises its
 # calls to moto, see _ecs_launcher).
 EMULATED_WITHOUT_LOCKS = {"dynamodb"}
 AWS_REGION = "eu-west-3"
 
-ObjectStoreFactories: dict[str, Callable[[Path], object]] = {
-    "local": lambda tmp: LocalObjectStore(tmp / "objects"),
+ObjectStoreFactories: dict[str, Callable[[Path, object], object]] = {
+    "local": lambda tmp, _: LocalObjectStore(tmp / "objects"),
     "s3": _s3_store,
+    "blob": _cloud("azure", "blob_store"),
+    "gcs": _cloud("gcp", "gcs_store"),
 }
-RecordsFactories: dict[str, Callable[[Path], object]] = {
-    "sqlite": lambda tmp: SqliteDocumentRecords(SqliteDatabase(tmp / "records.sqlite3")),
+RecordsFactories: dict[str, Callable[[Path, object], object]] = {
+    "sqlite": lambda tmp, _: SqliteDocumentRecords(SqliteDatabase(tmp / "records.sqlite3")),
     "dynamodb": _dynamo_records,
+    "cosmos": _cloud("azure", "cosmos_records"),
+    "firestore": _cloud("gcp", "firestore_records"),
 }
-JobLauncherFactories: dict[str, Callable[[Path], object]] = {
+JobLauncherFactories: dict[str, Callable[[Path, object], object]] = {
     # The local launcher runs a stand-in for `mlops train` with the same arguments.
-    "subprocess": lambda tmp: SubprocessJobLauncher(
+    "subprocess": lambda tmp, _: SubprocessJobLauncher(
         SqliteDatabase(tmp / "records.sqlite3"),
         tmp / "jobs",
         env={},
@@ -99,10 +127,15 @@ JobLauncherFactories: dict[str, Callable[[Path], object]] = {
     ),
     # ECS tasks on moto, run by a fake Fargate with the same stand-in (fake_fargate.py).
     "ecs": _ecs_launcher,
+    # Container Apps and Cloud Run jobs on fakes of their SDK clients, same stand-in.
+    "container_apps": _cloud("azure", "container_apps_launcher"),
+    "cloud_run": _cloud("gcp", "cloud_run_launcher"),
 }
-FeedbackFactories: dict[str, Callable[[Path], object]] = {
-    "sqlite": lambda tmp: SqliteFeedbackStore(SqliteDatabase(tmp / "records.sqlite3")),
+FeedbackFactories: dict[str, Callable[[Path, object], object]] = {
+    "sqlite": lambda tmp, _: SqliteFeedbackStore(SqliteDatabase(tmp / "records.sqlite3")),
     "dynamodb": _dynamo_feedback,
+    "cosmos": _cloud("azure", "cosmos_feedback"),
+    "firestore": _cloud("gcp", "firestore_feedback"),
 }
 
 
@@ -121,9 +154,9 @@ def moto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _build(request: pytest.FixtureRequest, factories: dict, tmp_path: Path) -> object:
-    if request.param in MOTO:
-        request.getfixturevalue("moto")
-    return factories[request.param](tmp_path)
+    fixture = SERVICE_FIXTURES.get(request.param)
+    service = request.getfixturevalue(fixture) if fixture else None
+    return factories[request.param](tmp_path, service)
 
 
 @pytest.fixture(params=sorted(ObjectStoreFactories))

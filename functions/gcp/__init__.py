@@ -1,0 +1,1 @@
+"""GCP entrypoint: the OCR service (functions-framework CloudEvent function on Cloud Run)."""
