@@ -26,6 +26,11 @@ BUILD_TOOLS = re.compile(
     r"|[\w.+-]+-dev)(=.*)?$"
 )
 EXTRAS = re.compile(r"""\.\[([\w,-]+)\]""")
+# The Azure Functions host image: a platform base that exists only as such, pinned by Python
+# minor like python:3.<minor>-slim.
+FUNCTIONS_BASE = re.compile(
+    r"^mcr\.microsoft\.com/azure-functions/python:4-python3\.\d+(@sha256:[0-9a-f]{64})?$"
+)
 
 
 # --- parsing ------------------------------------------------------------------------------
@@ -188,7 +193,7 @@ def base_problems(df: Dockerfile) -> list[str]:
     return [
         f"FROM {s.base}: use a python:3.<minor>-slim base pinned by minor version"
         for s in df.stages
-        if s.base not in names and not SLIM_BASE.match(s.base)
+        if s.base not in names and not (SLIM_BASE.match(s.base) or FUNCTIONS_BASE.match(s.base))
     ]
 
 
@@ -225,6 +230,10 @@ def apt_problems(df: Dockerfile) -> list[str]:
 def user_problems(df: Dockerfile) -> list[str]:
     user = df.final.last("USER")
     if user is None:
+        # The Functions host runs as root only; its image must say so and why.
+        noted = any(re.match(r"Runs as root: \w+ \w+", c) for c in df.comments)
+        if FUNCTIONS_BASE.match(df.final.base) and noted:
+            return []
         return ["the final stage runs as root: add a USER"]
     name = user.value.split(":")[0]
     if name in ("root", "0"):
@@ -333,7 +342,8 @@ def all_problems(df: Dockerfile, repo: Path = REPO, pyproject: dict = PYPROJECT)
 
 # --- the repo's Dockerfiles ---------------------------------------------------------------
 
-IMAGES = ["app", "ocr"]
+IMAGES = ["app", "ocr", "azure-function", "gcp-ocr"]
+LAMBDA_IMAGES = ["app", "ocr"]
 
 
 def dockerfile(image: str) -> Dockerfile:
@@ -345,8 +355,8 @@ def test_the_dockerfile_passes_every_rule(image):
     assert all_problems(dockerfile(image)) == []
 
 
-@pytest.mark.parametrize("image", IMAGES)
-def test_both_images_install_the_lambda_runtime_client(image):
+@pytest.mark.parametrize("image", LAMBDA_IMAGES)
+def test_both_lambda_images_install_the_lambda_runtime_client(image):
     runs = " ".join(r.value for s in dockerfile(image).stages for r in s.all("RUN"))
     assert "awslambdaric" in runs
 
@@ -369,6 +379,59 @@ def test_the_ocr_image_is_a_lambda_of_the_sqs_handler():
     assert env(df)["MLOPS_DATA_DIR"] == "/tmp/mlops"
     packages = [p for r in df.final.all("RUN") for p in apt_packages(r.value)]
     assert {"tesseract-ocr", "tesseract-ocr-eng", "tesseract-ocr-fra"} <= set(packages)
+
+
+def test_the_azure_function_image_runs_the_v2_app_with_tesseract():
+    df = dockerfile("azure-function")
+    assert FUNCTIONS_BASE.match(df.final.base)
+    assert df.stages[0].base == df.final.base  # wheels built for exactly its Python and glibc
+    e = env(df)
+    assert e["AzureWebJobsScriptRoot"] == "/home/site/wwwroot"
+    assert e["AzureFunctionsJobHost__Logging__Console__IsEnabled"] == "true"
+    assert e["OMP_THREAD_LIMIT"] == "1"
+    copies = [copy_sources(c) for c in df.final.all("COPY")]
+    assert (None, ["functions/azure/function_app.py", "functions/azure/host.json"]) in copies
+    minor = re.search(r"python(3\.\d+)", df.final.base).group(1)
+    assert any(  # where the worker of the base's Python looks for packages
+        f"/opt/venv/lib/python{minor}/site-packages"
+        " /home/site/wwwroot/.python_packages/lib/site-packages" in c.value
+        for c in df.final.all("COPY")
+    )
+    packages = {p for r in df.final.all("RUN") for p in apt_packages(r.value)}
+    assert {"tesseract-ocr", "tesseract-ocr-eng", "tesseract-ocr-fra"} <= packages
+    assert "azure" in EXTRAS.findall(_runs(df))[0].split(",")
+
+
+def test_the_function_host_json_times_out_before_the_ledger_lease_ends():
+    from functions.common import LEASE_SECONDS
+
+    host = json.loads((REPO / "functions" / "azure" / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+    h, m, s = map(int, host["functionTimeout"].split(":"))
+    assert h * 3600 + m * 60 + s < LEASE_SECONDS
+
+
+def test_the_gcp_ocr_image_serves_the_cloudevent_function():
+    df = dockerfile("gcp-ocr")
+    command = df.final.last("CMD").exec_form()
+    assert command[0] == "functions-framework"
+    flags = dict(arg.removeprefix("--").split("=", 1) for arg in command[1:])
+    assert flags == {
+        "target": "on_object_finalized",
+        "source": "functions/gcp/main.py",
+        "signature-type": "cloudevent",
+    }
+    copies = [copy_sources(c) for c in df.final.all("COPY")]
+    assert (None, [flags["source"]]) in copies
+    import functions.gcp.main as main
+
+    assert callable(getattr(main, flags["target"]))
+    assert env(df)["OMP_THREAD_LIMIT"] == "1"
+    packages = {p for r in df.final.all("RUN") for p in apt_packages(r.value)}
+    assert {"tesseract-ocr", "tesseract-ocr-eng", "tesseract-ocr-fra"} <= packages
+    assert EXTRAS.findall(_runs(df)) == ["gcp"]
+    assert "awslambdaric" not in _runs(df)
 
 
 def _runs(df: Dockerfile) -> str:
@@ -430,6 +493,19 @@ def test_the_good_sample_passes():
         ((".[aws]", ".[aws,gpu]"), "[gpu] is not in pyproject"),
         (("# No HEALTHCHECK: a sample image.\n", ""), "no HEALTHCHECK"),
         (("# No HEALTHCHECK: a sample image.", "# TODO HEALTHCHECK"), "no HEALTHCHECK"),
+        (
+            ("FROM python:3.12-slim\n", "FROM mcr.microsoft.com/azure-functions/python:4\n"),
+            "pinned by minor",
+        ),
+        (  # root on the Functions base, without saying why
+            (
+                "FROM python:3.12-slim\nCOPY --from=builder /opt/venv /opt/venv\nUSER 10001\n",
+                "FROM mcr.microsoft.com/azure-functions/python:4-python3.11\n"
+                "COPY --from=builder /opt/venv /opt/venv\n",
+            ),
+            "add a USER",
+        ),
+        (("USER 10001\n", "# Runs as root: it must.\n"), "add a USER"),  # not that base
     ],
 )
 def test_a_bad_sample_fails(change, expected):

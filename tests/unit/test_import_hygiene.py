@@ -70,3 +70,24 @@ def test_the_aws_entrypoints_import_no_sdk_client_no_mlflow_and_no_tracer():
         if m != "botocore" and any(m == f or m.startswith(f + ".") for f in forbidden)
     ]
     assert offenders == []
+
+
+def test_the_cloud_functions_import_only_their_function_library():
+    """Loading the Azure Function app or the GCP CloudEvent module (each instance does it
+    before its first event) pulls in no storage or database SDK, MLflow or FastAPI."""
+    probe = (
+        "import json, sys, functions.azure.function_app, functions.gcp.main;"
+        " print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    offenders = [
+        m
+        for m in loaded
+        if m != "azure"
+        and not m.startswith("azure.functions")
+        and any(m == f or m.startswith(f + ".") for f in FORBIDDEN)
+    ]
+    assert offenders == []
