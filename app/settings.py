@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     auth_algorithms: str = "RS256,ES256"
     auth_leeway_seconds: int = Field(30, ge=0, le=300)
     auth_jwks_timeout_seconds: float = Field(5, gt=0, le=60)
+    auth_header: str = Field(
+        "authorization",
+        description="request header holding the caller's bearer token (GCP's gateway:"
+        " x-forwarded-authorization)",
+    )
 
     log_level: str = "INFO"
 

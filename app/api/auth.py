@@ -25,11 +25,14 @@ def local_user(_request: Request) -> Principal:
     return LOCAL_PRINCIPAL
 
 
-def bearer(verifier: TokenVerifier) -> Authenticator:
+def bearer(verifier: TokenVerifier, header: str = "authorization") -> Authenticator:
+    """Check the bearer token in ``header``: ``Authorization``, or where a gateway that
+    authenticates itself to the app moves the caller's (GCP API Gateway puts its own
+    Google ID token in ``Authorization`` and the caller's in ``X-Forwarded-Authorization``)."""
     from app.auth.tokens import AuthUnavailableError, InvalidTokenError
 
     def authenticate(request: Request) -> Principal:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _, token = request.headers.get(header, "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise HTTPException(
                 401,
@@ -52,4 +55,4 @@ def build_authenticator(settings: Settings) -> Authenticator:
     if not settings.auth_required:
         log.warning("authentication is OFF (local mode): every caller is the local admin user")
         return local_user
-    return bearer(build_verifier(settings))
+    return bearer(build_verifier(settings), settings.auth_header)

@@ -21,4 +21,14 @@ def health(container: ContainerDep) -> JSONResponse:
     return JSONResponse(body.model_dump())
 
 
+@router.get("/livez", include_in_schema=False)
+def live() -> dict[str, str]:
+    """The process serves: what a platform's liveness, startup and readiness probes ask
+    (Container Apps and Cloud Run count only 2xx). ``/health`` answers 503 until a model
+    is loaded, and in the cloud the first model is trained through this same API, so a
+    probe on it would never let the first replica take traffic. Not behind a token and
+    not in the OpenAPI document: the gateways do not route it."""
+    return {"status": "alive"}
+
+
 __all__ = ["ErrorResponse", "router"]

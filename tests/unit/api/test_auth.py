@@ -204,3 +204,30 @@ def test_groups_may_come_as_a_string_claim(tmp_path):
     verifier = TokenVerifier(policy, StaticKeys(JWKS))
     assert verifier.verify(token(roles="reader admin")).is_admin
     assert not verifier.verify(token(roles="reader", groups=["admin"])).is_admin
+
+
+def test_behind_gcp_api_gateway_the_callers_token_is_read_from_the_forwarded_header(tmp_path):
+    """API Gateway sends its own Google ID token in Authorization and the caller's in
+    X-Forwarded-Authorization; the app verifies the caller's."""
+    app, _source, _jobs = make_app(tmp_path)
+    policy = TokenPolicy(issuer=ISSUER, audiences=(CLIENT,), leeway_seconds=5)
+    app.state.authenticate = bearer(
+        TokenVerifier(policy, StaticKeys(JWKS)), "x-forwarded-authorization"
+    )
+    gateway = {"Authorization": f"Bearer {token(iss='https://accounts.google.com')}"}
+    with TestClient(app) as c:
+        body = {"texts": ["Facture 12"]}
+        assert c.post("/v1/predict", json=body, headers=gateway).status_code == 401
+        forwarded = {**gateway, "X-Forwarded-Authorization": f"Bearer {token()}"}
+        assert c.post("/v1/predict", json=body, headers=forwarded).status_code == 200
+
+
+def test_liveness_answers_without_a_model_or_a_token(tmp_path):
+    app, source, _jobs = make_app(tmp_path)
+    source.aliases.clear()
+    policy = TokenPolicy(issuer=ISSUER, audiences=(CLIENT,))
+    app.state.authenticate = bearer(TokenVerifier(policy, StaticKeys(JWKS)))
+    with TestClient(app) as c:
+        assert c.get("/health").status_code == 503
+        assert c.get("/livez").json() == {"status": "alive"}
+        assert "/livez" not in c.get("/openapi.json").json()["paths"]
