@@ -1,7 +1,8 @@
 """The Pulumi program: read the stack's settings once, wire the chosen cloud's components.
 
-``mlops:cloud`` picks the cloud. Only AWS is deployable today; Azure and GCP stacks stop
-with a clear error before anything is created.
+``mlops:cloud`` picks the cloud: ``aws`` is wired below, ``azure`` and ``gcp`` in
+``infra/azure/program.py`` and ``infra/gcp/program.py``. A provider package is imported
+only by the cloud that uses it.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ def main() -> None:
         settings = read_stack_config()
     except ConfigError as exc:
         raise pulumi.RunError(str(exc)) from None
-    if settings.cloud != "aws" or settings.aws is None:
-        raise pulumi.RunError(
-            f"mlops:cloud={settings.cloud}: the {settings.cloud} program is not available yet; "
-            "only aws can be deployed for now (`pulumi config set mlops:cloud aws`)."
-        )
-    _aws(settings.aws)
+    if settings.azure is not None:
+        from infra.azure.program import azure_program
+
+        azure_program(settings.azure)
+    elif settings.gcp is not None:
+        from infra.gcp.program import gcp_program
+
+        gcp_program(settings.gcp)
+    elif settings.aws is not None:
+        _aws(settings.aws)
 
 
 def _aws(c: AwsStackConfig) -> None:

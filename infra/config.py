@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 
@@ -47,8 +47,62 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class AwsStackConfig:
+class CloudStackConfig:
+    """One cloud program's settings; field ``foo_bar`` is config key ``mlops:fooBar``.
+
+    A subclass lists its fields with their defaults and returns its checks from
+    :meth:`checks`; a field named ``mlflow_tracking_uri`` is read as a secret URL.
+    """
+
+    cloud: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        for check in self.checks():
+            problem = check(self)
+            if problem:
+                raise ConfigError(problem)
+
+    @classmethod
+    def checks(cls) -> tuple[Callable[[Any], str], ...]:
+        return ()
+
+    @property
+    def create_mlflow(self) -> bool:
+        return getattr(self, "mlflow_tracking_uri", None) is None
+
+    @classmethod
+    def from_config(cls, config: pulumi.Config) -> Any:
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            key = config_key(spec.name)
+            if spec.name == "mlflow_tracking_uri":
+                values[spec.name] = _read_secret_uri(config, key)
+                continue
+            value = _read(config, key, _KINDS[str(spec.type).split("[")[0]])
+            if value is not None:
+                values[spec.name] = value
+        return cls(**values)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every key of this cloud and its default, as Pulumi.yaml documents them."""
+        plain: dict[str, Any] = {}
+        sample = cls()
+        for spec in fields(cls):
+            value = getattr(sample, spec.name)
+            if spec.name == "mlflow_tracking_uri":
+                value = ""
+            elif isinstance(value, tuple):
+                value = list(value)
+            plain[config_key(spec.name)] = value
+        return plain
+
+
+@dataclass(frozen=True)
+class AwsStackConfig(CloudStackConfig):
     """The AWS program's settings; field ``foo_bar`` is config key ``mlops:fooBar``."""
+
+    cloud: ClassVar[str] = "aws"
 
     compute: str = "fargate"
     az_count: int = 2
@@ -88,34 +142,25 @@ class AwsStackConfig:
     deletion_protection: bool = True
     tags: dict[str, str] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        for check in _CHECKS:
-            problem = check(self)
-            if problem:
-                raise ConfigError(problem)
-
-    @property
-    def create_mlflow(self) -> bool:
-        return self.mlflow_tracking_uri is None
-
     @classmethod
-    def from_config(cls, config: pulumi.Config) -> AwsStackConfig:
-        values: dict[str, Any] = {}
-        for spec in fields(cls):
-            key = config_key(spec.name)
-            if spec.name == "mlflow_tracking_uri":
-                values[spec.name] = _read_secret_uri(config, key)
-                continue
-            value = _read(config, key, _KINDS[str(spec.type).split("[")[0]])
-            if value is not None:
-                values[spec.name] = value
-        return cls(**values)
+    def checks(cls) -> tuple[Callable[[Any], str], ...]:
+        return _AWS_CHECKS
 
 
 @dataclass(frozen=True)
 class StackConfig:
     cloud: str
     aws: AwsStackConfig | None = None
+    azure: Any = None  # infra.azure.config.AzureStackConfig
+    gcp: Any = None  # infra.gcp.config.GcpStackConfig
+
+
+def cloud_configs() -> dict[str, type[CloudStackConfig]]:
+    """Each cloud's settings class (imported here: they import nothing heavy)."""
+    from infra.azure.config import AzureStackConfig
+    from infra.gcp.config import GcpStackConfig
+
+    return {"aws": AwsStackConfig, "azure": AzureStackConfig, "gcp": GcpStackConfig}
 
 
 def config_key(field_name: str) -> str:
@@ -124,22 +169,27 @@ def config_key(field_name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def defaults() -> dict[str, Any]:
-    """Every AWS key and its default, as Pulumi.yaml documents them (plus ``cloud``)."""
+def defaults(cloud: str | None = None) -> dict[str, Any]:
+    """The keys of ``cloud`` (every cloud's when None) and their defaults, as Pulumi.yaml
+    documents them, plus ``cloud``. A key two clouds share has one default."""
     plain: dict[str, Any] = {"cloud": ""}
-    sample = AwsStackConfig()
-    for spec in fields(AwsStackConfig):
-        value = getattr(sample, spec.name)
-        if spec.name == "mlflow_tracking_uri":
-            value = ""
-        elif isinstance(value, tuple):
-            value = list(value)
-        plain[config_key(spec.name)] = value
+    owners: dict[str, str] = {}
+    for name, kind in cloud_configs().items():
+        if cloud not in (None, name):
+            continue
+        for key, value in kind.defaults().items():
+            if key in plain and plain[key] != value:
+                raise ConfigError(
+                    f"mlops:{key} defaults to {plain[key]!r} on {owners[key]} but {value!r} on "
+                    f"{name}; a shared key needs one default (or give {name} its own key)."
+                )
+            plain[key] = value
+            owners[key] = name
     return plain
 
 
 def read_stack_config(config: pulumi.Config | None = None) -> StackConfig:
-    """Read ``mlops:cloud`` and, for AWS, every AWS setting; raise ``ConfigError`` if wrong."""
+    """Read ``mlops:cloud`` and that cloud's settings; raise ``ConfigError`` if wrong."""
     config = config or pulumi.Config(NAMESPACE)
     cloud = (config.get("cloud") or "").strip().lower()
     if not cloud:
@@ -148,7 +198,8 @@ def read_stack_config(config: pulumi.Config | None = None) -> StackConfig:
         )
     if cloud not in CLOUDS:
         raise ConfigError(f"mlops:cloud is {cloud!r}; set it to one of {', '.join(CLOUDS)}.")
-    return StackConfig(cloud, AwsStackConfig.from_config(config) if cloud == "aws" else None)
+    settings = cloud_configs()[cloud].from_config(config)
+    return StackConfig(cloud, **{cloud: settings})
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -202,8 +253,8 @@ def _read_secret_uri(config: pulumi.Config, key: str) -> pulumi.Output[str] | No
 # -- checks (each returns one sentence naming the key, or "") -----------------------------
 
 
-def _one_of(attr: str, allowed: tuple[Any, ...]) -> Callable[[AwsStackConfig], str]:
-    def check(c: AwsStackConfig) -> str:
+def _one_of(attr: str, allowed: tuple[Any, ...]) -> Callable[[Any], str]:
+    def check(c: Any) -> str:
         value = getattr(c, attr)
         if value in allowed:
             return ""
@@ -212,8 +263,8 @@ def _one_of(attr: str, allowed: tuple[Any, ...]) -> Callable[[AwsStackConfig], s
     return check
 
 
-def _within(attr: str, low: float, high: float) -> Callable[[AwsStackConfig], str]:
-    def check(c: AwsStackConfig) -> str:
+def _within(attr: str, low: float, high: float) -> Callable[[Any], str]:
+    def check(c: Any) -> str:
         value = getattr(c, attr)
         if low <= value <= high:
             return ""
@@ -281,7 +332,7 @@ def _check_hosted_ui(c: AwsStackConfig) -> str:
     return ""
 
 
-def _check_images(c: AwsStackConfig) -> str:
+def _check_images(c: Any) -> str:
     for attr in ("app_image", "ocr_image"):
         image = getattr(c, attr)
         if image and (" " in image or ("@" not in image and ":" not in image.rsplit("/", 1)[-1])):
@@ -292,7 +343,7 @@ def _check_images(c: AwsStackConfig) -> str:
     return ""
 
 
-_CHECKS: tuple[Callable[[AwsStackConfig], str], ...] = (
+_AWS_CHECKS: tuple[Callable[[Any], str], ...] = (
     _one_of("compute", COMPUTE_MODES),
     _one_of("nat_gateways", NAT_MODES),
     _one_of("mfa", tuple(MFA_MODES)),

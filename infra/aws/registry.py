@@ -13,43 +13,19 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 import pulumi_docker_build as docker_build
 from pulumi_aws import ecr
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# What the builds read (docker/*.Dockerfile COPY these; .dockerignore filters the
-# context): a change in any of these files changes the tag.
-BUILD_INPUTS = (".dockerignore", "README.md", "pyproject.toml", "app", "functions", "docker")
+from infra.images import BUILD_INPUTS, REPO_ROOT, content_tag
+
 UNTAGGED_EXPIRY_DAYS = 7
 IMAGES_KEPT = 30
-
-
-def content_tag(paths: Sequence[str] = BUILD_INPUTS, root: Path = REPO_ROOT) -> str:
-    """A tag naming the content of the build inputs (files under ``paths``).
-
-    >>> content_tag(("pyproject.toml",)).startswith("c-")
-    True
-    """
-    digest = hashlib.sha256()
-    for relative in sorted(paths):
-        base = root / relative
-        files = [base] if base.is_file() else sorted(base.rglob("*"))
-        for path in files:
-            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
-                continue
-            digest.update(path.relative_to(root).as_posix().encode())
-            digest.update(b"\0")
-            digest.update(path.read_bytes())
-            digest.update(b"\0")
-    return f"c-{digest.hexdigest()[:16]}"
 
 
 def lifecycle_policy(untagged_days: int = UNTAGGED_EXPIRY_DAYS, kept: int = IMAGES_KEPT) -> str:

@@ -74,9 +74,9 @@ def test_pulumi_would_accept_the_config_block() -> None:
 
 def test_the_dev_stack_sets_only_known_keys_and_is_valid(pulumi_config: Any) -> None:
     settings = {k.removeprefix("mlops:"): v for k, v in DEV_STACK.items() if k.startswith("mlops:")}
-    assert set(settings) - set(defaults()) == set()
+    assert set(settings) - set(defaults("aws")) == set()
     # Every key is shown in the example, the secret one as a comment.
-    assert set(defaults()) - set(settings) == {"mlflowTrackingUri"}
+    assert set(defaults("aws")) - set(settings) == {"mlflowTrackingUri"}
     assert settings["cloud"] == "aws"
     pulumi_config(settings)
     stack = read_stack_config()
@@ -119,7 +119,8 @@ def test_values_are_read_with_their_types(pulumi_config: Any) -> None:
 
 def test_other_clouds_read_no_aws_settings(pulumi_config: Any) -> None:
     pulumi_config({"cloud": "gcp", "appCpu": "3"})  # not checked: not an AWS stack
-    assert read_stack_config().aws is None
+    settings = read_stack_config()
+    assert settings.aws is None and settings.gcp is not None
 
 
 @pytest.mark.parametrize("secret", [True, False])

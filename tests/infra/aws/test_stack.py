@@ -386,13 +386,6 @@ def test_clients_are_given_the_address_the_mlflow_server_registers() -> None:
     assert stack.outputs["tracking_uri"] == mlflow_address("stack.internal")
 
 
-@pytest.mark.parametrize("cloud", ["azure", "gcp"])
-def test_other_clouds_are_not_available_yet(cloud: str) -> None:
-    stack, error = run_failing_stack(cloud=cloud)
-    assert stack.resources == []
-    assert f"mlops:cloud={cloud}" in error and "not available yet" in error
-
-
 def test_a_stack_without_a_cloud_is_told_how_to_set_one() -> None:
     stack, error = run_failing_stack()
     assert stack.resources == []
