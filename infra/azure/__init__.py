@@ -1,0 +1,1 @@
+"""The Azure program's components."""

@@ -1,0 +1,204 @@
+"""The Container Apps environment and the app (the HTTP API) in it.
+
+- The environment ships container logs to the stack's Log Analytics workspace.
+- The app: external HTTPS ingress on port 8000 (APIM is the public entry; the ingress is
+  its backend), revisions mode ``Multiple`` with all traffic on the latest revision, so a
+  new model version can later get a share of traffic by revision; min/max replicas and an
+  HTTP concurrency scale rule; pulls its image from ACR and reads secrets from Key Vault
+  with its own identity (``AZURE_CLIENT_ID``).
+- Probes: liveness and readiness are ``GET /livez`` (the process serves). Container Apps
+  counts only 2xx, and ``/health`` answers 503 until a model is loaded, while in the
+  cloud the first model is trained through this very API: a probe on ``/health`` would
+  never let the first replica take traffic. ``/health`` stays the gateway's public
+  status route.
+
+Example::
+
+    env = ContainerEnvironment("apps", ContainerEnvironmentArgs(resource_group_name=rg,
+        location=loc, workspace_customer_id=base.workspace_customer_id,
+        workspace_shared_key=base.workspace_shared_key))
+    app = AppService("app", AppServiceArgs(environment_id=env.environment_id, ...))
+    app.url  # https://<app>.<env domain>
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import app as containerapps
+
+from infra.azure.foundation import Identity
+from infra.azure.sizes import check_size
+from infra.azure.workloads import (
+    Environment,
+    container_env,
+    registry_pull,
+    user_identity,
+    waits_for,
+)
+
+APP_PORT = 8000
+LIVENESS_PATH = "/livez"
+
+
+@dataclass
+class ContainerEnvironmentArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    workspace_customer_id: pulumi.Input[str]
+    workspace_shared_key: pulumi.Input[str]
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ContainerEnvironment(pulumi.ComponentResource):
+    environment_id: pulumi.Output[str]
+    default_domain: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ContainerEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:azure:ContainerEnvironment", name, None, opts)
+        environment = containerapps.ManagedEnvironment(
+            f"{name}-env",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            app_logs_configuration={
+                "destination": "log-analytics",
+                "log_analytics_configuration": {
+                    "customer_id": args.workspace_customer_id,
+                    "shared_key": args.workspace_shared_key,
+                },
+            },
+            zone_redundant=False,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.environment_id = environment.id
+        self.default_domain = environment.default_domain
+        self.register_outputs({"environment_id": self.environment_id})
+
+
+@dataclass
+class AppServiceArgs:
+    resource_group_name: pulumi.Input[str]
+    location: pulumi.Input[str]
+    environment_id: pulumi.Input[str]
+    identity: Identity
+    registry_server: pulumi.Input[str]
+    image: pulumi.Input[str]
+    environment: Environment
+    cpu: float = 1.0
+    memory: str = "2Gi"
+    min_replicas: int = 1
+    max_replicas: int = 4
+    # In-flight requests per replica before another one starts.
+    concurrent_requests: int = 20
+    cors_origins: Sequence[str] = ()
+    # Created after these (the identity's AcrPull grant).
+    depends_on: Sequence[pulumi.Resource] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_size(self.cpu, self.memory, "app")
+        if not 0 <= self.min_replicas <= self.max_replicas <= 300 or self.max_replicas < 1:
+            raise ValueError("replicas need 0 <= min_replicas <= max_replicas <= 300, max >= 1")
+        if self.concurrent_requests < 1:
+            raise ValueError("concurrent_requests must be at least 1")
+
+
+class AppService(pulumi.ComponentResource):
+    app_id: pulumi.Output[str]
+    fqdn: pulumi.Output[str]
+    url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("mlops:azure:AppService", name, None, opts)
+        identity = args.identity
+        env = {**args.environment, "AZURE_CLIENT_ID": identity.client_id}
+        variables, secrets = container_env(env, identity_id=identity.id)
+        cors = None
+        if args.cors_origins:
+            cors = containerapps.CorsPolicyArgs(
+                allowed_origins=list(args.cors_origins),
+                allowed_methods=["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"],
+                allowed_headers=["authorization", "content-type"],
+                max_age=3600,
+            )
+        live = containerapps.ContainerAppProbeHttpGetArgs(path=LIVENESS_PATH, port=APP_PORT)
+        container_app = containerapps.ContainerApp(
+            f"{name}-app",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            managed_environment_id=args.environment_id,
+            identity=user_identity(identity.id),
+            configuration=containerapps.ConfigurationArgs(
+                active_revisions_mode=containerapps.ActiveRevisionsMode.MULTIPLE,
+                ingress=containerapps.IngressArgs(
+                    external=True,
+                    target_port=APP_PORT,
+                    transport=containerapps.IngressTransportMethod.AUTO,
+                    allow_insecure=False,
+                    traffic=[containerapps.TrafficWeightArgs(latest_revision=True, weight=100)],
+                    cors_policy=cors,
+                ),
+                registries=[registry_pull(args.registry_server, identity.id)],
+                secrets=secrets,
+            ),
+            template=containerapps.TemplateArgs(
+                containers=[
+                    containerapps.ContainerArgs(
+                        name="app",
+                        image=args.image,
+                        resources=containerapps.ContainerResourcesArgs(
+                            cpu=args.cpu, memory=args.memory
+                        ),
+                        env=variables,
+                        probes=[
+                            containerapps.ContainerAppProbeArgs(
+                                type=containerapps.Type.STARTUP,
+                                http_get=live,
+                                period_seconds=5,
+                                # Up to 5 minutes for imports and the model load at start.
+                                failure_threshold=60,
+                            ),
+                            containerapps.ContainerAppProbeArgs(
+                                type=containerapps.Type.READINESS,
+                                http_get=live,
+                                period_seconds=10,
+                                failure_threshold=3,
+                            ),
+                            containerapps.ContainerAppProbeArgs(
+                                type=containerapps.Type.LIVENESS,
+                                http_get=live,
+                                period_seconds=15,
+                                failure_threshold=4,
+                            ),
+                        ],
+                    )
+                ],
+                scale=containerapps.ScaleArgs(
+                    min_replicas=args.min_replicas,
+                    max_replicas=args.max_replicas,
+                    rules=[
+                        containerapps.ScaleRuleArgs(
+                            name="http-concurrency",
+                            http=containerapps.HttpScaleRuleArgs(
+                                metadata={"concurrentRequests": str(args.concurrent_requests)}
+                            ),
+                        )
+                    ],
+                ),
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for(env, *args.depends_on)),
+        )
+        self.app_id = container_app.id
+        self.fqdn = container_app.configuration.apply(
+            lambda c: (c.ingress.fqdn if c and c.ingress else None) or ""
+        )
+        self.url = self.fqdn.apply(lambda fqdn: f"https://{fqdn}")
+        self.register_outputs({"url": self.url})

@@ -1,0 +1,1 @@
+"""The GCP program's components."""
