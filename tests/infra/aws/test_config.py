@@ -61,6 +61,26 @@ def test_every_setting_is_documented_with_its_default() -> None:
         assert len(entry["description"]) > 20, key
 
 
+@pytest.mark.parametrize(
+    "name", ["Pulumi.yaml", "Pulumi.aws-dev.yaml", "Pulumi.azure-dev.yaml", "Pulumi.gcp-dev.yaml"]
+)
+def test_no_key_is_written_twice(name: str) -> None:
+    # yaml.safe_load keeps the last of two equal keys; Pulumi refuses the file.
+    seen: list[str] = []
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+        keys = [loader.construct_object(k) for k, _ in node.value]
+        seen.extend(str(k) for k in keys if keys.count(k) > 1)
+        return yaml.SafeLoader.construct_mapping(loader, node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    yaml.load((ROOT / name).read_text(), Strict)
+    assert seen == []
+
+
 def test_pulumi_would_accept_the_config_block() -> None:
     # Pulumi's rule (workspace/project.go): a key outside the project's namespace may
     # not declare a type or default, and must carry a value.
