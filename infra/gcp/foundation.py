@@ -7,8 +7,8 @@ switch an API off under another stack (or anything else) in the same project.
 Each workload runs as its own service account, so a role granted to one is never
 granted to another. Roles are bound by the components that own the resources, at the
 resource (bucket, secret, service, job) wherever GCP allows it; this module binds
-nothing. Primitive roles (``roles/owner``, ``roles/editor``, ``roles/viewer``) are refused
-by :func:`check_role` and never used.
+nothing. Primitive roles (``PRIMITIVE_ROLES``) are never granted; tests/infra/gcp checks
+every binding of the program against them.
 
 Example::
 
@@ -57,13 +57,6 @@ WORKLOADS = {
     "trigger": "the Eventarc trigger delivering upload events",
 }
 PRIMITIVE_ROLES = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
-
-
-def check_role(role: str) -> str:
-    """``role`` itself; a ValueError for a primitive role (too broad for any workload)."""
-    if role in PRIMITIVE_ROLES:
-        raise ValueError(f"{role} is a primitive role; grant a predefined or custom role.")
-    return role
 
 
 def short_id(*parts: str, limit: int, sep: str = "-") -> str:
