@@ -26,25 +26,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.adapters.aws import client as aws_client
-from app.adapters.aws.dynamodb import _n, _s, _Table, _text
+from app.adapters.aws.dynamodb import _n, _s, _Table
 from app.adapters.job_reports import (
-    new_job_id,
-    not_started,
-    request_from_json,
-    request_to_json,
+    LAUNCH_GRACE_SECONDS,
+    LOG_ENTRIES_READ,
+    exit_failure,
+    judge,
+    judge_forgotten,
+    log_lines,
+    missing_settings,
+    new_job_fields,
+    report_missing,
     split_report,
+    start_lost,
+    start_refused,
+    stopped_before_training,
     tail,
-    training_command,
+    to_training_job,
+    unanswered,
 )
 from app.domain.jobs import JobNotFoundError, JobReason, JobStatus, TrainingJob, TrainingJobRequest
 
 log = logging.getLogger(__name__)
 
-_LOG_EVENTS = 100  # read from the end of the stream: the tail and the report line
-# A job with no task this long after its creation lost its RunTask (the server died).
-_LAUNCH_GRACE_SECONDS = 300
 # CloudWatch Logs may show the last lines a little after the task stopped.
 _LOG_GRACE_SECONDS = 60
+_NO_REPORT = report_missing("the task's log", "the task definition's awslogs options")
 _LOCK = {"pk": _s("JOBLOCK"), "sk": _s("JOBLOCK")}
 _QUEUED = {"PROVISIONING", "PENDING", "ACTIVATING"}
 
@@ -105,16 +112,9 @@ class EcsJobLauncher(_Table):
         cutoff = None if cooldown_seconds is None else now - cooldown_seconds
         if cutoff is not None and not self._may_start(cutoff):
             return None
-        job_id = new_job_id()
-        item = {
-            "pk": _s("JOB"),
-            "sk": _s(job_id),
-            "id": _s(job_id),
-            "request": _s(request_to_json(request)),
-            "command": _s(json.dumps(training_command(request))),
-            "status": _s(JobStatus.QUEUED.value),
-            "created_at": _n(now),
-        }
+        fields = new_job_fields(request, now)
+        item = {"pk": _s("JOB"), "sk": _s(fields["id"])}
+        item.update((name, _attribute(value)) for name, value in fields.items())
         if not self._create(item, automatic=request.reason is not JobReason.MANUAL, cutoff=cutoff):
             return None
         return self._launch(item)
@@ -190,20 +190,15 @@ class EcsJobLauncher(_Table):
         from botocore.exceptions import BotoCoreError, ClientError
 
         job_id = item["id"]["S"]
-        missing = [
-            name
-            for name, value in (
-                ("MLOPS_AWS_ECS_CLUSTER", self.cluster),
-                ("MLOPS_AWS_TRAINING_TASK_DEFINITION", self.task_definition),
-                ("MLOPS_AWS_TRAINING_SUBNETS", self.subnets),
-            )
-            if not value
-        ]
-        if missing:
-            error = (
-                f"Training jobs are not configured on this deployment: set {', '.join(missing)}."
-            )
-            return self._finish(item, JobStatus.FAILED, error=error)
+        unconfigured = missing_settings(
+            {
+                "MLOPS_AWS_ECS_CLUSTER": self.cluster,
+                "MLOPS_AWS_TRAINING_TASK_DEFINITION": self.task_definition,
+                "MLOPS_AWS_TRAINING_SUBNETS": self.subnets,
+            }
+        )
+        if unconfigured is not None:
+            return self._finish(item, JobStatus.FAILED, error=unconfigured)
         try:
             answer = self.ecs.run_task(
                 cluster=self.cluster,
@@ -226,14 +221,14 @@ class EcsJobLauncher(_Table):
                 startedBy=job_id,
             )
         except (ClientError, BotoCoreError) as exc:
-            return self._finish(item, JobStatus.FAILED, error=_not_started(_vendor_message(exc)))
+            return self._finish(item, JobStatus.FAILED, error=_start_refused(_vendor_message(exc)))
         tasks = answer.get("tasks") or []
         if not tasks:
             reasons = [
                 ": ".join(str(f[key]) for key in ("reason", "detail") if f.get(key))
                 for f in answer.get("failures") or []
             ]
-            error = _not_started("; ".join(r for r in reasons if r) or "no task and no reason")
+            error = _start_refused("; ".join(r for r in reasons if r) or "no task and no reason")
             return self._finish(item, JobStatus.FAILED, error=error)
         self._set_task(item, tasks[0]["taskArn"], tasks[0].get("taskDefinitionArn"))
         status = JobStatus.QUEUED if tasks[0].get("lastStatus") in _QUEUED else JobStatus.RUNNING
@@ -290,61 +285,58 @@ class EcsJobLauncher(_Table):
             return self._refresh(item)
         except (ClientError, BotoCoreError) as exc:
             log.warning("training job %s: could not follow it: %s", item["id"]["S"], exc)
-            note = f"(AWS did not answer: {_vendor_message(exc)}; this is the last known status)"
-            return _to_job(item, log_tail=_tail(item, [note]))
+            return _to_job(item, log_tail=_tail(item, [unanswered("AWS", _vendor_message(exc))]))
 
     def _refresh(self, item: dict) -> TrainingJob:
         arn = _text(item, "task_arn")
         if arn is None:
-            if time.time() - float(item["created_at"]["N"]) < _LAUNCH_GRACE_SECONDS:
+            if time.time() - float(item["created_at"]["N"]) < LAUNCH_GRACE_SECONDS:
                 return _to_job(item)  # RunTask is on its way
             arn = self._find_task(item)
             if arn is None:
-                error = "The training task was never started (the server stopped while starting"
-                return self._finish(item, JobStatus.FAILED, error=f"{error} it); start a new job.")
+                return self._finish(item, JobStatus.FAILED, error=start_lost("task"))
             self._set_task(item, arn)
         answer = self.ecs.describe_tasks(cluster=self.cluster, tasks=[arn])
         task = next((t for t in answer.get("tasks", []) if t.get("taskArn") == arn), None)
         if task is None:  # ECS forgets stopped tasks after about an hour
             return self._forgotten(item, arn)
         report, lines = split_report(self._log_lines(task))
-        tail = _tail(item, lines)
+        log_tail = _tail(item, lines)
         started = _epoch(task.get("startedAt"))
         if task.get("lastStatus") != "STOPPED":
             if task.get("lastStatus") in _QUEUED:
-                return _to_job(item, log_tail=tail)
+                return _to_job(item, log_tail=log_tail)
             if item["status"]["S"] == JobStatus.QUEUED.value:
                 self._mark_running(item, started)
-            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=tail)
+            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
         stopped = _epoch(task.get("stoppedAt")) or time.time()
         container: dict[str, Any] = next(
             (c for c in task.get("containers", []) if c.get("name") == self.container), {}
         )
         code = container.get("exitCode")
-        outcome: dict[str, Any] = {"started_at": started, "finished_at": stopped, "log_tail": tail}
-        if code == 0 and report is not None:
-            return self._finish(
-                item,
-                JobStatus.SUCCEEDED,
-                model_version=str(report["version"]),
-                promoted=bool(report["promoted"]),
-                **outcome,
-            )
-        # Its last lines may not have reached CloudWatch Logs yet: judge a little later.
-        waiting = (code == 0 and report is None) or (code not in (0, None) and not lines)
-        if waiting and time.time() - stopped < _LOG_GRACE_SECONDS:
-            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=tail)
-        if code == 0:
-            error = "mlops train finished but its report is not in the task's log; check the task"
-            error += " definition's awslogs options, then look the version up in the registry."
-        elif code is None:  # the container never ran: ECS says why (image pull, secrets...)
-            why = [r for r in (container.get("reason"), task.get("stoppedReason")) if r]
-            error = f"The training task stopped before mlops train ran: {'; '.join(why) or '?'}."
-        else:  # e.g. "OutOfMemoryError: Container killed due to memory usage"
-            detail = f" ({container['reason']})" if container.get("reason") else ""
-            last = lines[-1] if lines else "no output"
-            error = f"mlops train exited with code {code}{detail}: {last}"
-        return self._finish(item, JobStatus.FAILED, error=error, **outcome)
+        failure: str | None = None
+        if code is None:  # the container never ran: ECS says why (image pull, secrets...)
+            reasons = [container.get("reason"), task.get("stoppedReason")]
+            failure = stopped_before_training("task", reasons)
+        elif code != 0:  # e.g. "OutOfMemoryError: Container killed due to memory usage"
+            failure = exit_failure(code, lines, container.get("reason"))
+        verdict = judge(
+            report,
+            failure=failure,
+            failure_logged=code is None or bool(lines),
+            log_settled=time.time() - stopped >= _LOG_GRACE_SECONDS,
+            no_report=_NO_REPORT,
+        )
+        if not verdict.status.finished:  # its last lines may not have reached CloudWatch Logs
+            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
+        return self._finish(
+            item,
+            verdict.status,
+            started_at=started,
+            finished_at=stopped,
+            log_tail=log_tail,
+            **verdict.fields,
+        )
 
     def _forgotten(self, item: dict, arn: str) -> TrainingJob:
         """A task ECS no longer lists (stopped over an hour ago, nobody asked since):
@@ -354,20 +346,8 @@ class EcsJobLauncher(_Table):
         if definition is not None:
             lines = self._log_lines({"taskArn": arn, "taskDefinitionArn": definition})
         report, lines = split_report(lines)
-        tail = _tail(item, lines)
-        if report is not None:
-            return self._finish(
-                item,
-                JobStatus.SUCCEEDED,
-                model_version=str(report["version"]),
-                promoted=bool(report["promoted"]),
-                log_tail=tail,
-            )
-        error = (
-            f"ECS no longer knows the training task {arn} and its log holds no report;"
-            " look for its version in GET /v1/models, or start a new job."
-        )
-        return self._finish(item, JobStatus.FAILED, error=error, log_tail=tail)
+        verdict = judge_forgotten(report, "ECS", f"the training task {arn}")
+        return self._finish(item, verdict.status, log_tail=_tail(item, lines), **verdict.fields)
 
     def _find_task(self, item: dict) -> str | None:
         """The task a job's RunTask started, when the server died before recording it."""
@@ -389,7 +369,7 @@ class EcsJobLauncher(_Table):
         request = {
             "logGroupName": group,
             "logStreamName": f"{prefix}/{self.container}/{task['taskArn'].rsplit('/', 1)[-1]}",
-            "limit": _LOG_EVENTS,
+            "limit": LOG_ENTRIES_READ,
             "startFromHead": False,
         }
         try:
@@ -401,13 +381,11 @@ class EcsJobLauncher(_Table):
             if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                 log.warning("could not read the training task's log: %s", exc)
             return []  # no stream before the container starts
-        lines: list[str] = []
-        for event in answer.get("events", []):
-            for line in str(event.get("message", "")).split("\n"):
-                line = line.rsplit("\r", 1)[-1].rstrip()  # progress bars' carriage returns
-                if line:
-                    lines.append(line)
-        return lines
+        return [
+            line
+            for event in answer.get("events", [])
+            for line in log_lines(str(event.get("message", "")))
+        ]
 
     def _log_stream(self, task_definition_arn: str) -> tuple[str, str] | None:
         """The awslogs group and stream prefix of the training container (cached per
@@ -439,15 +417,7 @@ class EcsJobLauncher(_Table):
             "status": _s(status.value),
             "finished_at": _n(fields.pop("finished_at", None) or time.time()),
         }
-        for name, value in fields.items():
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                values[name] = {"BOOL": value}
-            elif isinstance(value, float | int):
-                values[name] = _n(value)
-            else:
-                values[name] = _s(str(value))
+        values.update((k, _attribute(v)) for k, v in fields.items() if v is not None)
         job_id = item["id"]["S"]
         finished = self._transact(
             [
@@ -505,9 +475,34 @@ def _epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def _stamp(item: dict, name: str) -> datetime | None:
+def _text(item: dict, name: str) -> str | None:
     value = item.get(name)
-    return datetime.fromtimestamp(float(value["N"]), UTC) if value is not None else None
+    return value["S"] if value is not None else None
+
+
+def _attribute(value: Any) -> dict[str, Any]:
+    """A plain value as a DynamoDB attribute (the command, a list, as JSON text)."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, float | int):
+        return _n(value)
+    if isinstance(value, list):
+        return _s(json.dumps(value))
+    return _s(str(value))
+
+
+def _fields(item: dict) -> dict[str, Any]:
+    """A job item's attributes as plain values (the command parsed back from JSON)."""
+    fields: dict[str, Any] = {}
+    for name, value in item.items():
+        if "S" in value:
+            fields[name] = value["S"]
+        elif "N" in value:
+            fields[name] = float(value["N"])
+        elif "BOOL" in value:
+            fields[name] = value["BOOL"]
+    fields["command"] = json.loads(fields["command"])
+    return fields
 
 
 def _vendor_message(exc: Exception) -> str:
@@ -515,35 +510,19 @@ def _vendor_message(exc: Exception) -> str:
     return f"{error['Code']}: {error.get('Message', '')}".strip() if error else str(exc)
 
 
-def _not_started(reason: str) -> str:
-    return not_started("ECS", reason, "the cluster, the task definition and the subnets")
+def _start_refused(reason: str) -> str:
+    return start_refused("ECS", reason, "the cluster, the task definition and the subnets")
 
 
 def _tail(item: dict, lines: Sequence[str]) -> str:
     return tail(json.loads(item["command"]["S"]), lines)
 
 
-def _to_job(
-    item: dict,
-    *,
-    status: JobStatus | None = None,
-    started_at: float | None = None,
-    log_tail: str | None = None,
-) -> TrainingJob:
-    promoted = item.get("promoted")
-    return TrainingJob(
-        id=item["id"]["S"],
-        request=request_from_json(item["request"]["S"]),
-        status=status or JobStatus(item["status"]["S"]),
-        created_at=_stamp(item, "created_at") or datetime.now(UTC),
-        started_at=(
-            datetime.fromtimestamp(started_at, UTC)
-            if started_at is not None
-            else _stamp(item, "started_at")
-        ),
-        finished_at=_stamp(item, "finished_at"),
-        model_version=_text(item, "model_version"),
-        promoted=None if promoted is None else bool(promoted["BOOL"]),
-        error=_text(item, "error"),
-        log_tail=log_tail if log_tail is not None else (_text(item, "log_tail") or _tail(item, [])),
-    )
+def _to_job(item: dict, **now: Any) -> TrainingJob:
+    """The job stored as ``item``; ``now``: what ECS says in place of the stored status,
+    start (epoch seconds) and log tail."""
+    return to_training_job(_fields(item), when=_from_epoch, **now)
+
+
+def _from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)

@@ -35,13 +35,21 @@ from typing import TYPE_CHECKING, Any
 
 from app.adapters.azure.cosmos import _Container, _if_unchanged
 from app.adapters.job_reports import (
-    new_job_id,
-    not_started,
-    request_from_json,
-    request_to_json,
+    LAUNCH_GRACE_SECONDS,
+    LOG_ENTRIES_READ,
+    exit_failure,
+    judge,
+    judge_forgotten,
+    log_lines,
+    missing_settings,
+    new_job_fields,
+    report_missing,
     split_report,
+    start_lost,
+    start_refused,
     tail,
-    training_command,
+    to_training_job,
+    unanswered,
 )
 from app.domain.jobs import JobNotFoundError, JobReason, JobStatus, TrainingJob, TrainingJobRequest
 
@@ -54,11 +62,11 @@ JOB_ID_VARIABLE = "MLOPS_TRAINING_JOB_ID"
 _PK = "jobs"
 _LOCK_ID = "lock"
 _ATTEMPTS = 20
-_LOG_ROWS = 100  # read from the end of the log: the tail and the report line
-# A job with no execution this long after its creation lost its start (the server died).
-_LAUNCH_GRACE_SECONDS = 300
 # Log Analytics shows console lines a minute or more after they were written.
 _LOG_GRACE_SECONDS = 300
+_NO_REPORT = report_missing(
+    "the job's log", "that the environment sends console logs to Log Analytics"
+)
 _QUEUED = {"Processing"}
 _RUNNING = {"Running", "Degraded"}
 _ENDED = {"Succeeded", "Failed", "Stopped"}
@@ -144,16 +152,7 @@ class ContainerAppsJobLauncher(_Container):
         cutoff = None if cooldown_seconds is None else now - cooldown_seconds
         if cutoff is not None and not self._may_start(cutoff):
             return None
-        job_id = new_job_id()
-        item: dict[str, Any] = {
-            "id": job_id,
-            "pk": _PK,
-            "kind": "job",
-            "request": request_to_json(request),
-            "command": training_command(request),
-            "status": JobStatus.QUEUED.value,
-            "created_at": now,
-        }
+        item = {**new_job_fields(request, now), "pk": _PK, "kind": "job"}
         if not self._create(item, automatic=request.reason is not JobReason.MANUAL, cutoff=cutoff):
             return None
         return self._launch(item)
@@ -257,21 +256,16 @@ class ContainerAppsJobLauncher(_Container):
     def _launch(self, item: dict[str, Any]) -> TrainingJob:
         from azure.core.exceptions import AzureError
 
-        missing = [
-            name
-            for name, value in (
-                ("MLOPS_AZURE_SUBSCRIPTION_ID", self.subscription_id),
-                ("MLOPS_AZURE_RESOURCE_GROUP", self.resource_group),
-                ("MLOPS_AZURE_TRAINING_JOB", self.job),
-                ("MLOPS_AZURE_LOG_WORKSPACE_ID", self.workspace_id),
-            )
-            if not value
-        ]
-        if missing:
-            error = (
-                f"Training jobs are not configured on this deployment: set {', '.join(missing)}."
-            )
-            return self._finish(item, JobStatus.FAILED, error=error)
+        unconfigured = missing_settings(
+            {
+                "MLOPS_AZURE_SUBSCRIPTION_ID": self.subscription_id,
+                "MLOPS_AZURE_RESOURCE_GROUP": self.resource_group,
+                "MLOPS_AZURE_TRAINING_JOB": self.job,
+                "MLOPS_AZURE_LOG_WORKSPACE_ID": self.workspace_id,
+            }
+        )
+        if unconfigured is not None:
+            return self._finish(item, JobStatus.FAILED, error=unconfigured)
         try:
             template = self._execution_template(item)
             # polling=False: the first answer names the execution; the rest is ours to follow.
@@ -280,10 +274,10 @@ class ContainerAppsJobLauncher(_Container):
             )
             execution = poller.result()
         except (AzureError, LookupError) as exc:
-            return self._finish(item, JobStatus.FAILED, error=_not_started(_vendor_message(exc)))
+            return self._finish(item, JobStatus.FAILED, error=_start_refused(_vendor_message(exc)))
         name = getattr(execution, "name", None)
         if not name:
-            error = _not_started("its answer named no execution")
+            error = _start_refused("its answer named no execution")
             return self._finish(item, JobStatus.FAILED, error=error)
         self._update_job(item["id"], execution=name)
         item["execution"] = name
@@ -330,7 +324,7 @@ class ContainerAppsJobLauncher(_Container):
             return self._refresh(item)
         except AzureError as exc:
             log.warning("training job %s: could not follow it: %s", item["id"], exc)
-            note = f"(Azure did not answer: {_vendor_message(exc)}; this is the last known status)"
+            note = unanswered("Azure", _vendor_message(exc))
             return _to_job(item, log_tail=tail(item["command"], [note]))
 
     def _refresh(self, item: dict[str, Any]) -> TrainingJob:
@@ -338,12 +332,11 @@ class ContainerAppsJobLauncher(_Container):
 
         name = item.get("execution")
         if name is None:
-            if time.time() - item["created_at"] < _LAUNCH_GRACE_SECONDS:
+            if time.time() - item["created_at"] < LAUNCH_GRACE_SECONDS:
                 return _to_job(item)  # the start is on its way
             name = self._find_execution(item)
             if name is None:
-                error = "The training job was never started (the server stopped while starting"
-                return self._finish(item, JobStatus.FAILED, error=f"{error} it); start a new job.")
+                return self._finish(item, JobStatus.FAILED, error=start_lost("job"))
             self._update_job(item["id"], execution=name)
             item["execution"] = name
         try:
@@ -366,55 +359,38 @@ class ContainerAppsJobLauncher(_Container):
                 )
             return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
         ended = _epoch(execution.end_time) or time.time()
-        outcome: dict[str, Any] = {
-            "started_at": started,
-            "finished_at": ended,
-            "log_tail": log_tail,
-        }
-        if state == "Succeeded" and report is not None:
-            return self._finish(
-                item,
-                JobStatus.SUCCEEDED,
-                model_version=str(report["version"]),
-                promoted=bool(report["promoted"]),
-                **outcome,
-            )
-        # Its last lines may not have reached Log Analytics yet: judge a little later.
-        waiting = (state == "Succeeded" and report is None) or (state == "Failed" and not lines)
-        if waiting and time.time() - ended < _LOG_GRACE_SECONDS:
-            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
-        if state == "Succeeded":
-            error = "mlops train finished but its report is not in the job's log; check that the"
-            error += " environment sends console logs to Log Analytics, then look the version up"
-            error += " in the registry."
-        elif state == "Stopped":
-            error = "The training job execution was stopped (by hand or at its replica timeout)"
-            error += " before it finished; start a new job."
-        else:  # Container Apps gives no exit code: the last line usually says why
+        failure: str | None = None
+        if state == "Stopped":
+            failure = "The training job execution was stopped (by hand or at its replica timeout)"
+            failure += " before it finished; start a new job."
+        elif state == "Failed":  # Container Apps gives no exit code: the last line says why
             why = [getattr(execution, k, None) for k in ("reason", "message")]
-            detail = "; ".join(str(w) for w in why if w)
-            last = lines[-1] if lines else "no output"
-            error = f"mlops train failed{f' ({detail})' if detail else ''}: {last}"
-        return self._finish(item, JobStatus.FAILED, error=error, **outcome)
+            failure = exit_failure(None, lines, "; ".join(str(w) for w in why if w))
+        verdict = judge(
+            report,
+            failure=failure,
+            failure_logged=state != "Failed" or bool(lines),
+            log_settled=time.time() - ended >= _LOG_GRACE_SECONDS,
+            no_report=_NO_REPORT,
+        )
+        if not verdict.status.finished:  # its last lines may not have reached Log Analytics
+            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
+        return self._finish(
+            item,
+            verdict.status,
+            started_at=started,
+            finished_at=ended,
+            log_tail=log_tail,
+            **verdict.fields,
+        )
 
     def _forgotten(self, item: dict[str, Any], name: str) -> TrainingJob:
         """An execution Container Apps no longer lists: its log still holds the report
         when ``mlops train`` succeeded."""
         report, lines = split_report(self._log_lines(item, name))
+        verdict = judge_forgotten(report, "Container Apps", f"the execution {name}")
         log_tail = tail(item["command"], lines)
-        if report is not None:
-            return self._finish(
-                item,
-                JobStatus.SUCCEEDED,
-                model_version=str(report["version"]),
-                promoted=bool(report["promoted"]),
-                log_tail=log_tail,
-            )
-        error = (
-            f"Container Apps no longer knows the execution {name} and its log holds no report;"
-            " look for its version in GET /v1/models, or start a new job."
-        )
-        return self._finish(item, JobStatus.FAILED, error=error, log_tail=log_tail)
+        return self._finish(item, verdict.status, log_tail=log_tail, **verdict.fields)
 
     def _find_execution(self, item: dict[str, Any]) -> str | None:
         """The execution a job's start created, when the server died before recording it."""
@@ -427,7 +403,7 @@ class ContainerAppsJobLauncher(_Container):
         return None
 
     def _log_lines(self, item: dict[str, Any], execution: str) -> Sequence[str]:
-        """The execution's console output, oldest first (its last ``_LOG_ROWS`` rows)."""
+        """The execution's console output, oldest first (its last ``LOG_ENTRIES_READ`` rows)."""
         from azure.core.exceptions import HttpResponseError
 
         if not _EXECUTION_NAME.match(execution):
@@ -436,7 +412,7 @@ class ContainerAppsJobLauncher(_Container):
         query = (
             "ContainerAppConsoleLogs_CL"
             f" | where ContainerGroupName_s startswith '{execution}-'"
-            f" | top {_LOG_ROWS} by _timestamp_d desc"
+            f" | top {LOG_ENTRIES_READ} by _timestamp_d desc"
             " | order by _timestamp_d asc"
             " | project Log_s"
         )
@@ -448,13 +424,8 @@ class ContainerAppsJobLauncher(_Container):
             log.warning("could not read the training job's log: %s", _vendor_message(exc))
             return []
         tables = getattr(result, "tables", None) or getattr(result, "partial_data", None) or []
-        lines: list[str] = []
-        for row in tables[0].rows if tables else []:
-            for line in str(row["Log_s"] or "").split("\n"):
-                line = line.rsplit("\r", 1)[-1].rstrip()  # progress bars' carriage returns
-                if line:
-                    lines.append(line)
-        return lines
+        rows = tables[0].rows if tables else []
+        return [line for row in rows for line in log_lines(str(row["Log_s"] or ""))]
 
     # -- finishing
 
@@ -492,43 +463,25 @@ def _epoch(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
 
-def _stamp(value: float | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
-
-
 def _vendor_message(exc: Exception) -> str:
     """The first line of an Azure error: ``(Code) Message``."""
     text = str(getattr(exc, "message", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _not_started(reason: str) -> str:
-    return not_started(
+def _start_refused(reason: str) -> str:
+    return start_refused(
         "Container Apps",
         reason,
         "the job name, the resource group and the app identity's role on the job",
     )
 
 
-def _to_job(
-    item: dict[str, Any],
-    *,
-    status: JobStatus | None = None,
-    started_at: float | None = None,
-    log_tail: str | None = None,
-) -> TrainingJob:
-    promoted = item.get("promoted")
-    return TrainingJob(
-        id=item["id"],
-        request=request_from_json(item["request"]),
-        status=status or JobStatus(item["status"]),
-        created_at=_stamp(item["created_at"]) or datetime.now(UTC),
-        started_at=_stamp(started_at if started_at is not None else item.get("started_at")),
-        finished_at=_stamp(item.get("finished_at")),
-        model_version=item.get("model_version"),
-        promoted=None if promoted is None else bool(promoted),
-        error=item.get("error"),
-        log_tail=log_tail
-        if log_tail is not None
-        else (item.get("log_tail") or tail(item["command"], [])),
-    )
+def _to_job(item: dict[str, Any], **now: Any) -> TrainingJob:
+    """The job stored as ``item``; ``now``: what Container Apps says in place of the
+    stored status, start (epoch seconds) and log tail."""
+    return to_training_job(item, when=_from_epoch, **now)
+
+
+def _from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)

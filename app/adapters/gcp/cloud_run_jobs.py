@@ -33,14 +33,22 @@ from typing import TYPE_CHECKING, Any
 
 from app.adapters.gcp.firestore import document_id, fields_of, plain_datetime
 from app.adapters.job_reports import (
+    LAUNCH_GRACE_SECONDS,
+    LOG_ENTRIES_READ,
     exit_failure,
-    new_job_id,
-    not_started,
-    request_from_json,
-    request_to_json,
+    judge,
+    judge_forgotten,
+    log_lines,
+    missing_settings,
+    new_job_fields,
+    report_missing,
     split_report,
+    start_lost,
+    start_refused,
+    stopped_before_training,
     tail,
-    training_command,
+    to_training_job,
+    unanswered,
 )
 from app.domain.jobs import JobNotFoundError, JobReason, JobStatus, TrainingJob, TrainingJobRequest
 
@@ -51,11 +59,9 @@ log = logging.getLogger(__name__)
 
 JOBS = "jobs"
 LOCK = "lock"  # never a job id: those are hex
-_LOG_ENTRIES = 100  # read from the end of the execution's log: the tail and the report
-# A job with no execution this long after its creation lost its RunJob (the server died).
-_LAUNCH_GRACE_SECONDS = 300
 # Cloud Logging may show the last lines a little after the execution completed.
 _LOG_GRACE_SECONDS = 60
+_NO_REPORT = report_missing("the execution's log")
 _MAX_ATTEMPTS = 20
 # Cloud Run's own lines about a container, in the execution's log.
 _SYSTEM_LOG = "/logs/run.googleapis.com%2Fvarlog%2Fsystem"
@@ -136,14 +142,7 @@ class CloudRunJobLauncher:
         cutoff = None if cooldown_seconds is None else now - timedelta(seconds=cooldown_seconds)
         if cutoff is not None and not self._may_start(cutoff):
             return None
-        job_id = new_job_id()
-        item: dict[str, Any] = {
-            "id": job_id,
-            "request": request_to_json(request),
-            "command": training_command(request),
-            "status": JobStatus.QUEUED.value,
-            "created_at": now,
-        }
+        item = new_job_fields(request, now)
         if not self._create(item, automatic=request.reason is not JobReason.MANUAL, cutoff=cutoff):
             return None
         return self._launch(item)
@@ -215,20 +214,15 @@ class CloudRunJobLauncher:
         from google.api_core.exceptions import GoogleAPICallError
         from google.cloud import run_v2
 
-        missing = [
-            name
-            for name, value in (
-                ("MLOPS_GCP_PROJECT", self.project),
-                ("MLOPS_GCP_REGION", self.region),
-                ("MLOPS_GCP_TRAINING_JOB", self.job),
-            )
-            if not value
-        ]
-        if missing:
-            error = (
-                f"Training jobs are not configured on this deployment: set {', '.join(missing)}."
-            )
-            return self._finish(item, JobStatus.FAILED, error=error)
+        unconfigured = missing_settings(
+            {
+                "MLOPS_GCP_PROJECT": self.project,
+                "MLOPS_GCP_REGION": self.region,
+                "MLOPS_GCP_TRAINING_JOB": self.job,
+            }
+        )
+        if unconfigured is not None:
+            return self._finish(item, JobStatus.FAILED, error=unconfigured)
         request = run_v2.RunJobRequest(
             name=self.job_path,
             overrides=run_v2.RunJobRequest.Overrides(
@@ -241,10 +235,10 @@ class CloudRunJobLauncher:
             operation = self.jobs_client.run_job(request=request)
             execution = operation.metadata
         except GoogleAPICallError as exc:
-            reason = not_started("Cloud Run", _google_message(exc), _START_CHECK)
+            reason = start_refused("Cloud Run", _google_message(exc), _START_CHECK)
             return self._finish(item, JobStatus.FAILED, error=reason)
         if execution is None or not execution.name:
-            reason = not_started("Cloud Run", "RunJob named no execution", _START_CHECK)
+            reason = start_refused("Cloud Run", "RunJob named no execution", _START_CHECK)
             return self._finish(item, JobStatus.FAILED, error=reason)
         item["execution"] = execution.name
         self._ref(item["id"]).update({"execution": execution.name})
@@ -262,10 +256,7 @@ class CloudRunJobLauncher:
             return self._refresh(item)
         except GoogleAPICallError as exc:
             log.warning("training job %s: could not follow it: %s", item["id"], exc)
-            note = (
-                f"(Google Cloud did not answer: {_google_message(exc)};"
-                " this is the last known status)"
-            )
+            note = unanswered("Google Cloud", _google_message(exc))
             return _to_job(item, log_tail=tail(item["command"], [note]))
 
     def _refresh(self, item: dict[str, Any]) -> TrainingJob:
@@ -274,10 +265,9 @@ class CloudRunJobLauncher:
         name = item.get("execution")
         if name is None:
             age = datetime.now(UTC) - item["created_at"]
-            if age.total_seconds() < _LAUNCH_GRACE_SECONDS:
+            if age.total_seconds() < LAUNCH_GRACE_SECONDS:
                 return _to_job(item)  # RunJob is on its way
-            error = "The training job was never started (the server stopped while starting it);"
-            return self._finish(item, JobStatus.FAILED, error=f"{error} start a new job.")
+            return self._finish(item, JobStatus.FAILED, error=start_lost("job"))
         try:
             execution = self.executions_client.get_execution(name=name)
         except NotFound:
@@ -296,54 +286,40 @@ class CloudRunJobLauncher:
                 self._mark_running(item, started)
             return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
         completed = completed or datetime.now(UTC)
-        outcome: dict[str, Any] = {
-            "started_at": started,
-            "finished_at": completed,
-            "log_tail": log_tail,
-        }
-        if succeeded and report is not None:
-            return self._finish(
-                item,
-                JobStatus.SUCCEEDED,
-                model_version=str(report["version"]),
-                promoted=bool(report["promoted"]),
-                **outcome,
-            )
-        # Its last lines may not have reached Cloud Logging yet: judge a little later.
-        waiting = report is None if succeeded else output.exit_code is None
-        grace = (datetime.now(UTC) - completed).total_seconds() < _LOG_GRACE_SECONDS
-        if waiting and grace:
-            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
+        failure: str | None
         if succeeded:
-            error = (
-                "mlops train finished but its report is not in the execution's log; look the"
-                " version up in GET /v1/models."
-            )
+            failure = None  # its report decides
         elif output.exit_code is not None:  # e.g. "Memory limit of 2048 MiB exceeded..."
-            error = exit_failure(output.exit_code, lines, "; ".join(output.notes))
+            failure = exit_failure(output.exit_code, lines, "; ".join(output.notes))
         else:  # the container never ran (image, secrets...): Cloud Run says why
-            why = "; ".join([_completed_message(execution), *output.notes]).strip("; ")
-            error = f"The training job stopped before mlops train ran: {why or '?'}."
-        return self._finish(item, JobStatus.FAILED, error=error, **outcome)
+            reasons = [_completed_message(execution), *output.notes]
+            failure = stopped_before_training("job", reasons)
+        verdict = judge(
+            report,
+            failure=failure,
+            # The exit code, a line of Cloud Run's, arrives in the log like the others.
+            failure_logged=output.exit_code is not None,
+            log_settled=(datetime.now(UTC) - completed).total_seconds() >= _LOG_GRACE_SECONDS,
+            no_report=_NO_REPORT,
+        )
+        if not verdict.status.finished:  # its last lines may not have reached Cloud Logging
+            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
+        return self._finish(
+            item,
+            verdict.status,
+            started_at=started,
+            finished_at=completed,
+            log_tail=log_tail,
+            **verdict.fields,
+        )
 
     def _forgotten(self, item: dict[str, Any], name: str) -> TrainingJob:
         """An execution Cloud Run no longer knows (deleted): its log still holds the
         report when ``mlops train`` succeeded."""
         report, lines = split_report(self._read_log(item, name).lines)
+        verdict = judge_forgotten(report, "Cloud Run", f"the execution {name}")
         log_tail = tail(item["command"], lines)
-        if report is not None:
-            return self._finish(
-                item,
-                JobStatus.SUCCEEDED,
-                model_version=str(report["version"]),
-                promoted=bool(report["promoted"]),
-                log_tail=log_tail,
-            )
-        error = (
-            f"Cloud Run no longer knows the execution {name} and its log holds no report;"
-            " look for its version in GET /v1/models, or start a new job."
-        )
-        return self._finish(item, JobStatus.FAILED, error=error, log_tail=log_tail)
+        return self._finish(item, verdict.status, log_tail=log_tail, **verdict.fields)
 
     def _read_log(self, item: dict[str, Any], execution_name: str) -> _Log:
         """The execution's last log entries, oldest first: what the container printed,
@@ -367,8 +343,8 @@ class CloudRunJobLauncher:
                     resource_names=[f"projects/{self.project}"],
                     filter_=query,
                     order_by=logging_v2.DESCENDING,
-                    max_results=_LOG_ENTRIES,
-                    page_size=_LOG_ENTRIES,
+                    max_results=LOG_ENTRIES_READ,
+                    page_size=LOG_ENTRIES_READ,
                 )
             )
         except GoogleAPICallError as exc:
@@ -380,12 +356,11 @@ class CloudRunJobLauncher:
             # Cloud Run parses a JSON line on stdout into a jsonPayload: the report.
             text = json.dumps(payload) if isinstance(payload, dict) else str(payload or "")
             system = str(entry.log_name or "").endswith(_SYSTEM_LOG)
-            for line in text.split("\n"):
-                line = line.rsplit("\r", 1)[-1].rstrip()  # progress bars' carriage returns
+            for line in log_lines(text):
                 exit_code = _EXIT.match(line) if system else None
                 if exit_code is not None:
                     found.exit_code = int(exit_code[1])
-                elif line:
+                else:
                     (found.notes if system else found.lines).append(line)
         return found
 
@@ -479,22 +454,7 @@ def _google_message(exc: Exception) -> str:
     return f"{code} {message}".strip() if message and code else str(exc)
 
 
-def _to_job(
-    item: dict[str, Any],
-    *,
-    status: JobStatus | None = None,
-    started_at: datetime | None = None,
-    log_tail: str | None = None,
-) -> TrainingJob:
-    return TrainingJob(
-        id=item["id"],
-        request=request_from_json(item["request"]),
-        status=status or JobStatus(item["status"]),
-        created_at=_datetime(item["created_at"]) or datetime.now(UTC),
-        started_at=started_at or _datetime(item.get("started_at")),
-        finished_at=_datetime(item.get("finished_at")),
-        model_version=item.get("model_version"),
-        promoted=item.get("promoted"),
-        error=item.get("error"),
-        log_tail=log_tail or item.get("log_tail") or tail(item["command"], []),
-    )
+def _to_job(item: dict[str, Any], **now: Any) -> TrainingJob:
+    """The job stored as ``item``; ``now``: what Cloud Run says in place of the stored
+    status, start and log tail."""
+    return to_training_job(item, when=plain_datetime, **now)

@@ -15,26 +15,12 @@ import pytest
 
 from app.adapters.aws.dynamodb import TABLE_SCHEMA
 from app.adapters.aws.ecs import EcsJobLauncher
-from app.domain.jobs import JobReason, JobStatus, TrainingJob, TrainingJobRequest
+from app.domain.jobs import JobStatus
+from tests.cloud.job_helpers import AUTOMATIC, MANUAL, wait_finished
 from tests.ports.fake_fargate import EcsWorld, FakeFargate
 
 REGION = "eu-west-3"
 TABLE = "mlops-records"
-MANUAL = TrainingJobRequest(
-    reason=JobReason.MANUAL,
-    requested_by="admin",
-    generate_per_class=20,
-    heldout_per_class=1,
-    promote="always",
-)
-# fake_train.py takes a second with --generate 7: long enough to be seen running.
-AUTOMATIC = TrainingJobRequest(
-    reason=JobReason.ACCURACY_BELOW_THRESHOLD,
-    requested_by="monitoring",
-    generate_per_class=7,
-    heldout_per_class=1,
-    promote="if-better",
-)
 
 
 @pytest.fixture
@@ -62,16 +48,6 @@ def fargate(world: EcsWorld) -> Iterator[FakeFargate]:
 def launcher(world: EcsWorld, **overrides: Any) -> EcsJobLauncher:
     """One app replica: its own launcher on the shared table and cluster."""
     return EcsJobLauncher(TABLE, **world.launcher_arguments(**overrides))
-
-
-def wait_finished(launcher: EcsJobLauncher, job_id: str, timeout: float = 30) -> TrainingJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = launcher.get(job_id)
-        if job.status.finished:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {launcher.get(job_id)}")
 
 
 def task_of(world: EcsWorld, job_id: str) -> dict:

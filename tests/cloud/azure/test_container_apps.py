@@ -3,7 +3,6 @@ asks Azure to run, starts Azure refuses, lost starts, forgotten executions, late
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,19 +11,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from app.adapters.azure.container_apps import JOB_ID_VARIABLE, ContainerAppsJobLauncher
-from app.domain.jobs import JobNotFoundError, JobReason, JobStatus, TrainingJobRequest
+from app.domain.jobs import JobNotFoundError, JobStatus
 from tests.cloud.azure.fake_container_apps import FakeContainerApps
 from tests.cloud.azure.fake_cosmos import FakeCosmosDatabase
-
-
-def request(reason: JobReason = JobReason.MANUAL) -> TrainingJobRequest:
-    return TrainingJobRequest(
-        reason=reason,
-        requested_by="admin",
-        generate_per_class=20,
-        heldout_per_class=1,
-        promote="always",
-    )
+from tests.cloud.job_helpers import AUTOMATIC, MANUAL, all_at_once
 
 
 @pytest.fixture
@@ -65,7 +55,7 @@ def rewrite(database: FakeCosmosDatabase, item: dict) -> None:
 
 
 def test_an_execution_runs_the_jobs_container_with_the_training_command(launcher, apps):
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     [execution] = apps.executions.values()
     [container] = execution.template.containers
     assert (container.name, container.image) == (apps.container, apps.image)
@@ -79,25 +69,25 @@ def test_an_execution_runs_the_jobs_container_with_the_training_command(launcher
 
 def test_a_start_azure_refuses_is_a_failed_job_that_says_why(apps, database):
     launcher = ContainerAppsJobLauncher(database, **apps.launcher_arguments(job="mlops-trian"))
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     assert job.status is JobStatus.FAILED
     assert job.error.startswith("Container Apps could not start the training job (")
     assert "mlops-trian" in job.error and "\n" not in job.error
     assert not apps.executions
     # The failed start released the lock: an automatic start is not blocked by it.
-    automatic = launcher.start(request(JobReason.ACCURACY_BELOW_THRESHOLD), cooldown_seconds=60)
+    automatic = launcher.start(AUTOMATIC, cooldown_seconds=60)
     assert automatic is not None
 
 
 def test_a_missing_setting_is_named(apps, database):
     launcher = ContainerAppsJobLauncher(database, **apps.launcher_arguments(workspace_id=""))
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     assert job.status is JobStatus.FAILED
     assert "MLOPS_AZURE_LOG_WORKSPACE_ID" in job.error
 
 
 def test_an_execution_whose_start_was_not_recorded_is_found_by_its_job_id(launcher, apps, database):
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     ended(apps)
     item = job_item(database, job.id)
     del item["execution"]  # the server died between the start and recording it
@@ -107,7 +97,7 @@ def test_an_execution_whose_start_was_not_recorded_is_found_by_its_job_id(launch
 
 
 def test_a_job_never_started_fails_after_the_grace_period(launcher, apps, database):
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     ended(apps)
     apps.executions.clear()
     item = job_item(database, job.id)
@@ -118,7 +108,7 @@ def test_a_job_never_started_fails_after_the_grace_period(launcher, apps, databa
 
 
 def test_a_forgotten_execution_is_judged_by_its_log(launcher, apps):
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     ended(apps)
     apps.executions.clear()  # Container Apps keeps only the last executions
     done = launcher.get(job.id)
@@ -127,7 +117,7 @@ def test_a_forgotten_execution_is_judged_by_its_log(launcher, apps):
 
 
 def test_a_report_not_yet_in_log_analytics_is_waited_for(launcher, apps):
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     name = ended(apps)
     with apps.lock:
         rows = list(apps.rows)
@@ -140,7 +130,7 @@ def test_a_report_not_yet_in_log_analytics_is_waited_for(launcher, apps):
 
 
 def test_a_report_that_never_arrives_fails_the_job_after_the_grace_period(launcher, apps):
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
     name = ended(apps)
     with apps.lock:
         apps.rows.clear()
@@ -151,7 +141,7 @@ def test_a_report_that_never_arrives_fails_the_job_after_the_grace_period(launch
 
 
 def test_when_azure_does_not_answer_the_last_known_status_is_shown(launcher, apps, monkeypatch):
-    job = launcher.start(request())
+    job = launcher.start(MANUAL)
 
     def unavailable(*args: object, **kwargs: object) -> None:
         raise HttpResponseError(message="(ServiceUnavailable) Try again later.\nCode: 503")
@@ -163,7 +153,7 @@ def test_when_azure_does_not_answer_the_last_known_status_is_shown(launcher, app
 
 
 def test_the_start_lock_and_jobs_share_one_partition(launcher, apps, database):
-    launcher.start(request(JobReason.ACCURACY_BELOW_THRESHOLD), cooldown_seconds=60)
+    launcher.start(AUTOMATIC, cooldown_seconds=60)
     items = database.get_container_client("jobs").stored()
     assert {i["pk"] for i in items} == {"jobs"}
     assert sorted(i["kind"] for i in items) == ["job", "lock"]
@@ -174,20 +164,8 @@ def test_the_start_lock_and_jobs_share_one_partition(launcher, apps, database):
 def test_concurrent_triggers_start_one_job_once_the_lock_exists(launcher, apps):
     # The shared suite's concurrent test meets no lock document yet (its creation
     # conflicts); here every trigger races on replacing the existing one by its etag.
-    first = launcher.start(request())
+    first = launcher.start(MANUAL)
     ended(apps)
     assert launcher.get(first.id).status is JobStatus.SUCCEEDED
-    automatic = request(JobReason.ACCURACY_BELOW_THRESHOLD)
-    barrier = threading.Barrier(6)
-    started: list[object] = []
-
-    def trigger() -> None:
-        barrier.wait()
-        started.append(launcher.start(automatic, cooldown_seconds=3600))
-
-    threads = [threading.Thread(target=trigger) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    started = all_at_once([lambda: launcher.start(AUTOMATIC, cooldown_seconds=3600)] * 6)
     assert sum(job is not None for job in started) == 1

@@ -7,7 +7,6 @@ boundary (tests/cloud/gcp/fake_cloud_run.py) that run tests/ports/fake_train.py 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,25 +15,10 @@ import pytest
 from google.api_core import exceptions
 
 from app.adapters.gcp.cloud_run_jobs import CloudRunJobLauncher
-from app.domain.jobs import JobReason, JobStatus, TrainingJob, TrainingJobRequest
+from app.domain.jobs import JobStatus, TrainingJobRequest
 from tests.cloud.gcp.fake_cloud_run import CloudRunWorld
 from tests.cloud.gcp.firestore_emulator import shared_emulator
-
-MANUAL = TrainingJobRequest(
-    reason=JobReason.MANUAL,
-    requested_by="admin",
-    generate_per_class=20,
-    heldout_per_class=1,
-    promote="always",
-)
-# fake_train.py takes a second with --generate 7: long enough to be seen running.
-AUTOMATIC = TrainingJobRequest(
-    reason=JobReason.ACCURACY_BELOW_THRESHOLD,
-    requested_by="monitoring",
-    generate_per_class=7,
-    heldout_per_class=1,
-    promote="if-better",
-)
+from tests.cloud.job_helpers import AUTOMATIC, MANUAL, all_at_once, wait_finished
 
 
 @pytest.fixture
@@ -55,16 +39,6 @@ def launcher(world: CloudRunWorld, project: str, **overrides: Any) -> CloudRunJo
     return CloudRunJobLauncher(
         shared_emulator().client(project), **{**world.launcher_arguments(), **overrides}
     )
-
-
-def wait_finished(launcher: CloudRunJobLauncher, job_id: str, timeout: float = 30) -> TrainingJob:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = launcher.get(job_id)
-        if job.status.finished:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {launcher.get(job_id)}")
 
 
 def wait_completed(world: CloudRunWorld, name: str, timeout: float = 30) -> None:
@@ -149,18 +123,9 @@ def test_an_unconfigured_deployment_says_what_to_set(world, project):
 
 def test_two_replicas_reacting_together_start_one_job(world, project):
     replicas = [launcher(world, project), launcher(world, project)]
-    started: list[TrainingJob | None] = []
-    barrier = threading.Barrier(6)
-
-    def trigger(replica: CloudRunJobLauncher) -> None:
-        barrier.wait()
-        started.append(replica.start(AUTOMATIC, cooldown_seconds=3600))
-
-    threads = [threading.Thread(target=trigger, args=(replicas[i % 2],)) for i in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    started = all_at_once(
+        [lambda r=replicas[i % 2]: r.start(AUTOMATIC, cooldown_seconds=3600) for i in range(6)]
+    )
     jobs = [job for job in started if job is not None]
     assert len(jobs) == 1 and len(world.requests) == 1
     wait_finished(replicas[1], jobs[0].id)
