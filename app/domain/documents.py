@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TypeVar
 
 
 class DocumentStatus(StrEnum):
@@ -13,6 +14,24 @@ class DocumentStatus(StrEnum):
     PROCESSING = "processing"
     DONE = "done"
     FAILED = "failed"
+
+
+# Stores keep a lease's end as epoch seconds or as a datetime; one is compared with its own kind.
+_Time = TypeVar("_Time", float, datetime)
+
+
+def claimable(status: DocumentStatus | str, lease_until: _Time | None, now: _Time) -> bool:
+    """Whether a worker may claim a record: it is pending, or processing under a lease
+    that ran out (its worker died) or that it never had.
+
+    Example::
+
+        claimable("processing", lease_until=1_700_000_000.0, now=time.time())   # True
+    """
+    status = DocumentStatus(status)
+    if status is DocumentStatus.PENDING:
+        return True
+    return status is DocumentStatus.PROCESSING and (lease_until is None or lease_until < now)
 
 
 @dataclass(frozen=True)

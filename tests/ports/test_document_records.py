@@ -7,22 +7,10 @@ from app.domain.documents import (
     DocumentNotFoundError,
     DocumentPrediction,
     DocumentStatus,
-    NewDocument,
 )
 from app.ports import DocumentRecords
 from tests.ports.conftest import EMULATED_WITHOUT_LOCKS
-
-
-def new(doc_id: str = "d1", owner: str = "alice") -> NewDocument:
-    return NewDocument(
-        id=doc_id,
-        owner=owner,
-        object_key=f"uploads/{doc_id}",
-        filename="scan.png",
-        media_type="image/png",
-        size=123,
-    )
-
+from tests.ports.samples import new
 
 PREDICTION = DocumentPrediction(
     label="invoice",

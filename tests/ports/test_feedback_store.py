@@ -1,33 +1,8 @@
 import pytest
 
-from app.domain.feedback import Feedback, FeedbackSubject
-from app.domain.predictions import PredictionNotFoundError, PredictionRecord
+from app.domain.predictions import PredictionNotFoundError
 from app.ports import FeedbackStore
-
-
-def prediction(pid: str) -> PredictionRecord:
-    return PredictionRecord(
-        id=pid,
-        owner="alice",
-        label="receipt",
-        confidence=0.8,
-        model_name="document-classifier",
-        model_version="1",
-        text="Ticket de caisse",
-    )
-
-
-def feedback(fid: str, subject_id: str, true_label: str, version: str = "1") -> Feedback:
-    return Feedback(
-        id=fid,
-        subject=FeedbackSubject.PREDICTION,
-        subject_id=subject_id,
-        owner="alice",
-        true_label=true_label,
-        predicted_label="receipt",
-        model_version=version,
-        text="Ticket de caisse",
-    )
+from tests.ports.samples import feedback, prediction
 
 
 def test_adapter_satisfies_the_port(feedback_store):

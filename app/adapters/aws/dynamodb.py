@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.adapters.aws import client as aws_client
+from app.adapters.record_fields import to_document_record, to_feedback, to_prediction_record
 from app.domain.documents import (
     DocumentExistsError,
     DocumentNotFoundError,
@@ -30,7 +31,7 @@ from app.domain.documents import (
     DocumentStatus,
     NewDocument,
 )
-from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.feedback import Feedback
 from app.domain.predictions import PredictionNotFoundError, PredictionRecord
 
 # The table the infrastructure creates; tests create it from this too.
@@ -312,29 +313,13 @@ class DynamoDocumentRecords(_Table):
         return moved
 
 
-def _text(item: dict, name: str) -> str | None:
-    value = item.get(name)
-    return value["S"] if value is not None else None
-
-
 def _to_record(item: dict) -> DocumentRecord:
-    prediction = _text(item, "prediction")
-    return DocumentRecord(
-        id=item["id"]["S"],
-        owner=item["owner"]["S"],
-        object_key=item["object_key"]["S"],
-        filename=item["filename"]["S"],
-        media_type=item["media_type"]["S"],
-        size=int(float(item["size"]["N"])),
-        status=DocumentStatus(item["status"]["S"]),
-        created_at=datetime.fromisoformat(item["created_at"]["S"]),
-        updated_at=datetime.fromisoformat(item["updated_at"]["S"]),
-        text=_text(item, "text"),
-        language=_text(item, "language"),
-        prediction=DocumentPrediction(**json.loads(prediction)) if prediction else None,
-        error=_text(item, "error"),
-        attempts=int(float(item.get("attempts", {"N": "0"})["N"])),
-    )
+    # A document's attributes are strings and numbers; its prediction is JSON text.
+    fields: dict[str, Any] = {k: v["S"] for k, v in item.items() if "S" in v}
+    fields.update((k, float(v["N"])) for k, v in item.items() if "N" in v)
+    prediction = fields.get("prediction")
+    fields["prediction"] = json.loads(prediction) if prediction else None
+    return to_document_record(fields)
 
 
 class DynamoFeedbackStore(_Table):
@@ -374,9 +359,7 @@ class DynamoFeedbackStore(_Table):
         )
         if "Item" not in answer:
             raise PredictionNotFoundError(prediction_id)
-        data = json.loads(answer["Item"]["data"]["S"])
-        data["created_at"] = datetime.fromisoformat(data["created_at"])
-        return PredictionRecord(**data)
+        return to_prediction_record(json.loads(answer["Item"]["data"]["S"]))
 
     def add(self, feedback: Feedback) -> Feedback:
         order = f"{feedback.created_at.isoformat()}#{feedback.id}"
@@ -415,11 +398,4 @@ class DynamoFeedbackStore(_Table):
                 KeyConditionExpression="pk = :k",
                 ExpressionAttributeValues={":k": _s("FEEDBACK")},
             )
-        return [_to_feedback(item) for item in items[:limit]]
-
-
-def _to_feedback(item: dict) -> Feedback:
-    data = json.loads(item["data"]["S"])
-    data["subject"] = FeedbackSubject(data["subject"])
-    data["created_at"] = datetime.fromisoformat(data["created_at"])
-    return Feedback(**data)
+        return [to_feedback(json.loads(item["data"]["S"])) for item in items[:limit]]

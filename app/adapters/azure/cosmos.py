@@ -34,6 +34,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from app.adapters.record_fields import (
+    claimed_fields,
+    completed_fields,
+    failed_fields,
+    new_record_fields,
+    to_document_record,
+    to_feedback,
+    to_prediction_record,
+)
 from app.domain.documents import (
     DocumentExistsError,
     DocumentNotFoundError,
@@ -42,8 +51,9 @@ from app.domain.documents import (
     DocumentStatus,
     NewDocument,
     StorageUnavailableError,
+    claimable,
 )
-from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.feedback import Feedback
 from app.domain.predictions import PredictionNotFoundError, PredictionRecord
 
 if TYPE_CHECKING:
@@ -143,20 +153,10 @@ class CosmosDocumentRecords(_Container):
     def create(self, document: NewDocument) -> DocumentRecord:
         from azure.cosmos.exceptions import CosmosResourceExistsError
 
-        stamp = document.created_at.isoformat()
         item = {
-            "id": document.id,
+            **new_record_fields(document, document.created_at.isoformat()),
             "pk": document.id,
-            "owner": document.owner,
-            "object_key": document.object_key,
-            "filename": document.filename,
-            "media_type": document.media_type,
-            "size": document.size,
-            "status": DocumentStatus.PENDING.value,
-            "created_at": stamp,
             "created": document.created_at.timestamp(),
-            "updated_at": stamp,
-            "attempts": 0,
             "lease_until": 0,
         }
         try:
@@ -164,10 +164,10 @@ class CosmosDocumentRecords(_Container):
                 created = self.container.create_item(item)
         except CosmosResourceExistsError as exc:
             raise DocumentExistsError(document.id) from exc
-        return _to_record(created)
+        return to_document_record(created)
 
     def get(self, document_id: str) -> DocumentRecord:
-        return _to_record(self._item(document_id))
+        return to_document_record(self._item(document_id))
 
     def _item(self, document_id: str) -> dict[str, Any]:
         with _transient_errors(f"records/{document_id}"):
@@ -193,20 +193,19 @@ class CosmosDocumentRecords(_Container):
         for _ in range(_ATTEMPTS):
             item = self._item(document_id)
             now = time.time()
-            status = item["status"]
-            expired = status == DocumentStatus.PROCESSING.value and item["lease_until"] < now
-            if status != DocumentStatus.PENDING.value and not expired:
+            if not claimable(item["status"], item["lease_until"], now):
                 return None  # another worker holds it, or it is finished
             item.update(
-                status=DocumentStatus.PROCESSING.value,
-                claimed_at=now,
-                lease_until=now + lease_seconds,
-                attempts=item["attempts"] + 1,
-                updated_at=_now().isoformat(),
+                claimed_fields(
+                    item,
+                    now=now,
+                    lease_until=now + lease_seconds,
+                    updated_at=_now().isoformat(),
+                )
             )
             saved = self._replace(item)
             if saved is not None:
-                return _to_record(saved)
+                return to_document_record(saved)
             # 412: another delivery wrote first; read again and decide again.
         raise StorageUnavailableError(f"records/{document_id}", "the record kept changing")
 
@@ -216,7 +215,7 @@ class CosmosDocumentRecords(_Container):
             item.update(changes, updated_at=_now().isoformat(), lease_until=0)
             saved = self._replace(item)
             if saved is not None:
-                return _to_record(saved)
+                return to_document_record(saved)
         raise StorageUnavailableError(f"records/{document_id}", "the record kept changing")
 
     def complete(
@@ -228,19 +227,11 @@ class CosmosDocumentRecords(_Container):
         prediction: DocumentPrediction,
         size: int | None = None,
     ) -> DocumentRecord:
-        changes: dict[str, Any] = {
-            "status": DocumentStatus.DONE.value,
-            "text": text,
-            "language": language,
-            "prediction": asdict(prediction),
-            "error": None,
-        }
-        if size is not None:
-            changes["size"] = size
+        changes = completed_fields(text=text, language=language, prediction=prediction, size=size)
         return self._change(document_id, **changes)
 
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
-        return self._change(document_id, status=DocumentStatus.FAILED.value, error=reason)
+        return self._change(document_id, **failed_fields(reason))
 
     def list(
         self,
@@ -255,7 +246,7 @@ class CosmosDocumentRecords(_Container):
         query = "SELECT TOP @limit * FROM c" + (f" WHERE {where}" if where else "")
         with _transient_errors("records"):
             items = self._query(f"{query} ORDER BY c.created DESC", {**parameters, "limit": limit})
-        return [_to_record(item) for item in items]
+        return [to_document_record(item) for item in items]
 
     def requeue_stuck(self, *, older_than_seconds: float) -> int:
         cutoff = time.time() - older_than_seconds
@@ -272,26 +263,6 @@ class CosmosDocumentRecords(_Container):
             # Conditional: a worker that claimed or finished it in between wins.
             moved += self._replace(item) is not None
         return moved
-
-
-def _to_record(item: dict[str, Any]) -> DocumentRecord:
-    prediction = item.get("prediction")
-    return DocumentRecord(
-        id=item["id"],
-        owner=item["owner"],
-        object_key=item["object_key"],
-        filename=item["filename"],
-        media_type=item["media_type"],
-        size=int(item["size"]),
-        status=DocumentStatus(item["status"]),
-        created_at=datetime.fromisoformat(item["created_at"]),
-        updated_at=datetime.fromisoformat(item["updated_at"]),
-        text=item.get("text"),
-        language=item.get("language"),
-        prediction=DocumentPrediction(**prediction) if prediction else None,
-        error=item.get("error"),
-        attempts=int(item.get("attempts", 0)),
-    )
 
 
 class CosmosFeedbackStore(_Container):
@@ -317,10 +288,7 @@ class CosmosFeedbackStore(_Container):
             item = self._read(prediction_id, prediction_id)
         if item is None or item.get("kind") != "prediction":
             raise PredictionNotFoundError(prediction_id)
-        fields = {k: item[k] for k in PredictionRecord.__dataclass_fields__}
-        return PredictionRecord(
-            **{**fields, "created_at": datetime.fromisoformat(item["created_at"])}
-        )
+        return to_prediction_record(item)
 
     def add(self, feedback: Feedback) -> Feedback:
         data = asdict(feedback)
@@ -347,19 +315,8 @@ class CosmosFeedbackStore(_Container):
         query = f"SELECT TOP @limit * FROM c WHERE {where} ORDER BY c.created DESC"
         with _transient_errors("feedback"):
             items = self._query(query, parameters, pk=_FEEDBACK_PK)
-        return [_to_feedback(item) for item in items]
-
-
-def _to_feedback(item: dict[str, Any]) -> Feedback:
-    fields = {k: item[k] for k in Feedback.__dataclass_fields__ if k != "id"}
-    return Feedback(
-        **{
-            **fields,
-            "id": item["feedback_id"],
-            "subject": FeedbackSubject(item["subject"]),
-            "created_at": datetime.fromisoformat(item["created_at"]),
-        }
-    )
+        # The item's own id names the subject; the label's id is kept beside it.
+        return [to_feedback({**item, "id": item["feedback_id"]}) for item in items]
 
 
 class CosmosEventLedger(_Container):

@@ -40,6 +40,15 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from app.adapters.record_fields import (
+    claimed_fields,
+    completed_fields,
+    failed_fields,
+    new_record_fields,
+    to_document_record,
+    to_feedback,
+    to_prediction_record,
+)
 from app.domain.documents import (
     DocumentExistsError,
     DocumentNotFoundError,
@@ -48,8 +57,9 @@ from app.domain.documents import (
     DocumentStatus,
     NewDocument,
     StorageUnavailableError,
+    claimable,
 )
-from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.feedback import Feedback
 from app.domain.predictions import PredictionNotFoundError, PredictionRecord
 
 if TYPE_CHECKING:
@@ -149,19 +159,7 @@ class FirestoreDocumentRecords(_Collections):
     def create(self, document: NewDocument) -> DocumentRecord:
         from google.api_core.exceptions import AlreadyExists
 
-        stamp = document.created_at.astimezone(UTC)
-        fields = {
-            "id": document.id,
-            "owner": document.owner,
-            "object_key": document.object_key,
-            "filename": document.filename,
-            "media_type": document.media_type,
-            "size": document.size,
-            "status": DocumentStatus.PENDING.value,
-            "created_at": stamp,
-            "updated_at": stamp,
-            "attempts": 0,
-        }
+        fields = new_record_fields(document, document.created_at.astimezone(UTC))
         with unavailable_as_storage_error(f"{DOCUMENTS}/{document.id}"):
             try:
                 self._ref(DOCUMENTS, document.id).create(fields)
@@ -185,19 +183,14 @@ class FirestoreDocumentRecords(_Collections):
                     raise DocumentNotFoundError(document_id)
                 item = fields_of(snapshot)
                 now = _now()
-                status = DocumentStatus(item["status"])
-                expired = status is DocumentStatus.PROCESSING and (
-                    item.get("lease_until") is None or item["lease_until"] < now
-                )
-                if status is not DocumentStatus.PENDING and not expired:
+                if not claimable(item["status"], item.get("lease_until"), now):
                     return None
-                fields = {
-                    "status": DocumentStatus.PROCESSING.value,
-                    "claimed_at": now,
-                    "lease_until": now + timedelta(seconds=lease_seconds),
-                    "attempts": int(item.get("attempts", 0)) + 1,
-                    "updated_at": now,
-                }
+                fields = claimed_fields(
+                    item,
+                    now=now,
+                    lease_until=now + timedelta(seconds=lease_seconds),
+                    updated_at=now,
+                )
                 if self._write_if_unchanged(ref, snapshot, fields):
                     return _to_record({**item, **fields})
         raise StorageUnavailableError(
@@ -226,19 +219,11 @@ class FirestoreDocumentRecords(_Collections):
         prediction: DocumentPrediction,
         size: int | None = None,
     ) -> DocumentRecord:
-        fields: dict[str, Any] = {
-            "status": DocumentStatus.DONE.value,
-            "text": text,
-            "language": language,
-            "prediction": asdict(prediction),
-            "error": None,
-        }
-        if size is not None:
-            fields["size"] = size
+        fields = completed_fields(text=text, language=language, prediction=prediction, size=size)
         return self._finish(document_id, fields)
 
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
-        return self._finish(document_id, {"status": DocumentStatus.FAILED.value, "error": reason})
+        return self._finish(document_id, failed_fields(reason))
 
     def list(
         self,
@@ -282,23 +267,7 @@ class FirestoreDocumentRecords(_Collections):
 
 
 def _to_record(item: dict[str, Any]) -> DocumentRecord:
-    prediction = item.get("prediction")
-    return DocumentRecord(
-        id=item["id"],
-        owner=item["owner"],
-        object_key=item["object_key"],
-        filename=item["filename"],
-        media_type=item["media_type"],
-        size=int(item["size"]),
-        status=DocumentStatus(item["status"]),
-        created_at=plain_datetime(item["created_at"]),
-        updated_at=plain_datetime(item["updated_at"]),
-        text=item.get("text"),
-        language=item.get("language"),
-        prediction=DocumentPrediction(**prediction) if prediction else None,
-        error=item.get("error"),
-        attempts=int(item.get("attempts", 0)),
-    )
+    return to_document_record(item, when=plain_datetime)
 
 
 class FirestoreFeedbackStore(_Collections):
@@ -322,8 +291,7 @@ class FirestoreFeedbackStore(_Collections):
             snapshot = self._ref(PREDICTIONS, prediction_id).get()
         if not snapshot.exists:
             raise PredictionNotFoundError(prediction_id)
-        item = fields_of(snapshot)
-        return PredictionRecord(**{**item, "created_at": plain_datetime(item["created_at"])})
+        return to_prediction_record(fields_of(snapshot), when=plain_datetime)
 
     def add(self, feedback: Feedback) -> Feedback:
         # One document per subject: the newest label replaces the last one.
@@ -346,16 +314,7 @@ class FirestoreFeedbackStore(_Collections):
         query = query.order_by("created_at", direction="DESCENDING").limit(limit)
         with unavailable_as_storage_error(FEEDBACK):
             items = [fields_of(snapshot) for snapshot in query.stream()]
-        return [
-            Feedback(
-                **{
-                    **item,
-                    "subject": FeedbackSubject(item["subject"]),
-                    "created_at": plain_datetime(item["created_at"]),
-                }
-            )
-            for item in items
-        ]
+        return [to_feedback(item, when=plain_datetime) for item in items]
 
 
 def _hashed(raw: str) -> str:

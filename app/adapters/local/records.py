@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.adapters.local.sqlite import SqliteDatabase
+from app.adapters.record_fields import to_document_record, to_feedback, to_prediction_record
 from app.domain.documents import (
     DocumentExistsError,
     DocumentNotFoundError,
@@ -19,7 +20,7 @@ from app.domain.documents import (
     DocumentStatus,
     NewDocument,
 )
-from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.feedback import Feedback
 from app.domain.predictions import PredictionNotFoundError, PredictionRecord
 
 
@@ -28,25 +29,8 @@ def _now() -> datetime:
 
 
 def _to_record(row: sqlite3.Row) -> DocumentRecord:
-    prediction = None
-    if row["prediction"]:
-        prediction = DocumentPrediction(**json.loads(row["prediction"]))
-    return DocumentRecord(
-        id=row["id"],
-        owner=row["owner"],
-        object_key=row["object_key"],
-        filename=row["filename"],
-        media_type=row["media_type"],
-        size=row["size"],
-        status=DocumentStatus(row["status"]),
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        text=row["text"],
-        language=row["language"],
-        prediction=prediction,
-        error=row["error"],
-        attempts=row["attempts"],
-    )
+    prediction = json.loads(row["prediction"]) if row["prediction"] else None
+    return to_document_record({**dict(row), "prediction": prediction})
 
 
 class SqliteDocumentRecords:
@@ -207,16 +191,7 @@ class SqliteFeedbackStore:
             ).fetchone()
         if row is None:
             raise PredictionNotFoundError(prediction_id)
-        return PredictionRecord(
-            id=row["id"],
-            owner=row["owner"],
-            label=row["label"],
-            confidence=row["confidence"],
-            model_name=row["model_name"],
-            model_version=row["model_version"],
-            text=row["text"],
-            created_at=datetime.fromisoformat(row["created_at"]),
-        )
+        return to_prediction_record(dict(row))
 
     def add(self, feedback: Feedback) -> Feedback:
         with self.db.connect() as conn:
@@ -253,17 +228,4 @@ class SqliteFeedbackStore:
                     "SELECT * FROM feedback WHERE model_version = ? ORDER BY seq DESC LIMIT ?",
                     (model_version, limit),
                 ).fetchall()
-        return [
-            Feedback(
-                id=row["id"],
-                subject=FeedbackSubject(row["subject"]),
-                subject_id=row["subject_id"],
-                owner=row["owner"],
-                true_label=row["true_label"],
-                predicted_label=row["predicted_label"],
-                model_version=row["model_version"],
-                text=row["text"],
-                created_at=datetime.fromisoformat(row["created_at"]),
-            )
-            for row in rows
-        ]
+        return [to_feedback(dict(row)) for row in rows]

@@ -17,33 +17,15 @@ from app.adapters.azure.cosmos import (
     CosmosEventLedger,
     CosmosFeedbackStore,
 )
-from app.domain.documents import DocumentStatus, NewDocument, StorageUnavailableError
+from app.domain.documents import DocumentStatus, StorageUnavailableError
 from app.domain.feedback import Feedback, FeedbackSubject
-from app.domain.predictions import PredictionRecord
 from tests.cloud.azure.fake_cosmos import FakeCosmosDatabase
-
-
-def new(doc_id: str = "d1") -> NewDocument:
-    return NewDocument(
-        id=doc_id,
-        owner="alice",
-        object_key=f"uploads/{doc_id}",
-        filename="scan.png",
-        media_type="image/png",
-        size=123,
-    )
+from tests.ports.samples import feedback, new, prediction
 
 
 def label(fid: str, subject_id: str, true_label: str = "invoice") -> Feedback:
-    return Feedback(
-        id=fid,
-        subject=FeedbackSubject.DOCUMENT,
-        subject_id=subject_id,
-        owner="alice",
-        true_label=true_label,
-        predicted_label="receipt",
-        model_version="1",
-    )
+    """A label about a document, whose id may hold what a Cosmos id cannot (``/``)."""
+    return feedback(fid, subject_id, true_label, subject=FeedbackSubject.DOCUMENT)
 
 
 class Clock:
@@ -72,19 +54,7 @@ def test_a_document_is_its_own_partition(database):
 
 def test_predictions_spread_and_feedback_shares_one_partition(database):
     store = CosmosFeedbackStore(database)
-    store.record_predictions(
-        [
-            PredictionRecord(
-                id="p1",
-                owner="alice",
-                label="receipt",
-                confidence=0.8,
-                model_name="document-classifier",
-                model_version="1",
-                text="Ticket",
-            )
-        ]
-    )
+    store.record_predictions([prediction("p1")])
     store.add(label("f1", "scans/d1"))  # a subject id Cosmos could not take as an id
     store.add(label("f2", "scans/d1", "letter"))
     items = {

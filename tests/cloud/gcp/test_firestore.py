@@ -23,9 +23,10 @@ from app.adapters.gcp.firestore import (
     FirestoreFeedbackStore,
     document_id,
 )
-from app.domain.documents import DocumentStatus, NewDocument, StorageUnavailableError
-from app.domain.feedback import Feedback, FeedbackSubject
+from app.domain.documents import DocumentStatus, StorageUnavailableError
+from app.domain.feedback import FeedbackSubject
 from tests.cloud.gcp.firestore_emulator import shared_emulator
+from tests.ports.samples import feedback, new
 
 KEY = "uploads/uploads/8f0c@1712345678901234"  # bucket/key@generation: slashes
 
@@ -33,17 +34,6 @@ KEY = "uploads/uploads/8f0c@1712345678901234"  # bucket/key@generation: slashes
 @pytest.fixture
 def client() -> Any:
     return shared_emulator().client()
-
-
-def new(doc_id: str, owner: str = "alice") -> NewDocument:
-    return NewDocument(
-        id=doc_id,
-        owner=owner,
-        object_key=f"uploads/{doc_id}",
-        filename="scan.png",
-        media_type="image/png",
-        size=3,
-    )
 
 
 # -- ids
@@ -75,17 +65,7 @@ def test_a_record_whose_id_holds_a_slash_is_one_document(client):
 def test_feedback_keeps_one_label_per_subject_even_with_odd_ids(client):
     store = FirestoreFeedbackStore(client)
     for fid, label in (("f1", "invoice"), ("f2", "letter")):
-        store.add(
-            Feedback(
-                id=fid,
-                subject=FeedbackSubject.DOCUMENT,
-                subject_id="team/a",
-                owner="alice",
-                true_label=label,
-                predicted_label="invoice",
-                model_version="1",
-            )
-        )
+        store.add(feedback(fid, "team/a", label, subject=FeedbackSubject.DOCUMENT))
     assert [(f.id, f.true_label) for f in store.recent(10)] == [("f2", "letter")]
 
 
