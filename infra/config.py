@@ -50,11 +50,22 @@ class ConfigError(ValueError):
 class CloudStackConfig:
     """One cloud program's settings; field ``foo_bar`` is config key ``mlops:fooBar``.
 
-    A subclass lists its fields with their defaults and returns its checks from
-    :meth:`checks`; a field named ``mlflow_tracking_uri`` is read as a secret URL.
+    The keys every cloud reads are declared here, once, with their one default; a
+    subclass adds its own fields (all with defaults) and returns its checks from
+    :meth:`checks`. ``mlflow_tracking_uri`` is read as a secret URL.
     """
 
     cloud: ClassVar[str] = ""
+
+    app_image: str = ""
+    ocr_image: str = ""
+    cors_origins: tuple[str, ...] = ()
+    # A Pulumi secret; set means "use this MLflow", empty means "run one in the stack".
+    mlflow_tracking_uri: pulumi.Output[str] | None = field(default=None, compare=False)
+    upload_expiration_days: int = 30
+    log_retention_days: int = 30
+    deletion_protection: bool = True
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         for check in self.checks():
@@ -68,7 +79,7 @@ class CloudStackConfig:
 
     @property
     def create_mlflow(self) -> bool:
-        return getattr(self, "mlflow_tracking_uri", None) is None
+        return self.mlflow_tracking_uri is None
 
     @classmethod
     def from_config(cls, config: pulumi.Config) -> Any:
@@ -100,7 +111,8 @@ class CloudStackConfig:
 
 @dataclass(frozen=True)
 class AwsStackConfig(CloudStackConfig):
-    """The AWS program's settings; field ``foo_bar`` is config key ``mlops:fooBar``."""
+    """The AWS program's settings (besides the shared ones of :class:`CloudStackConfig`);
+    field ``foo_bar`` is config key ``mlops:fooBar``."""
 
     cloud: ClassVar[str] = "aws"
 
@@ -108,9 +120,6 @@ class AwsStackConfig(CloudStackConfig):
     az_count: int = 2
     vpc_cidr: str = "10.0.0.0/16"
     nat_gateways: str = "one"
-    log_retention_days: int = 30
-    app_image: str = ""
-    ocr_image: str = ""
     app_cpu: int = 512
     app_memory: int = 1024
     app_min_count: int = 1
@@ -124,23 +133,17 @@ class AwsStackConfig(CloudStackConfig):
     training_memory: int = 8192
     throttle_burst: int = 100
     throttle_rate: float = 50.0
-    cors_origins: tuple[str, ...] = ()
     mfa: str = "optional"
     auth_domain_prefix: str = ""
     auth_callback_urls: tuple[str, ...] = ()
     access_token_minutes: int = 60
     id_token_minutes: int = 60
     refresh_token_days: int = 30
-    # A Pulumi secret; set means "use this MLflow", empty means "run one in the stack".
-    mlflow_tracking_uri: pulumi.Output[str] | None = field(default=None, compare=False)
     mlflow_min_acu: float = 0.5
     mlflow_max_acu: float = 2.0
     alarm_email: str = ""
     ocr_batch_size: int = 5
     ocr_max_concurrency: int = 5
-    upload_expiration_days: int = 30
-    deletion_protection: bool = True
-    tags: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
     def checks(cls) -> tuple[Callable[[Any], str], ...]:
@@ -284,20 +287,32 @@ def _fargate(cpu: str, memory: str, what: str) -> Callable[[AwsStackConfig], str
     return check
 
 
-def _check_vpc_cidr(c: AwsStackConfig) -> str:
-    try:
-        network = ipaddress.ip_network(c.vpc_cidr)
-    except ValueError:
-        return f"mlops:vpcCidr is {c.vpc_cidr!r}; use an IPv4 range such as 10.0.0.0/16."
-    if network.version != 4 or not 16 <= network.prefixlen <= 20:
-        return f"mlops:vpcCidr is {c.vpc_cidr}; use an IPv4 range from /16 to /20."
-    return ""
+def _ipv4_range(attr: str, example: str, longest: int) -> Callable[[Any], str]:
+    """An IPv4 range from /16 to /``longest``."""
 
-
-def _check_app_counts(c: AwsStackConfig) -> str:
-    if c.app_min_count <= c.app_max_count:
+    def check(c: Any) -> str:
+        value, key = getattr(c, attr), config_key(attr)
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            return f"mlops:{key} is {value!r}; use an IPv4 range such as {example}."
+        if network.version != 4 or not 16 <= network.prefixlen <= longest:
+            return f"mlops:{key} is {value}; use an IPv4 range from /16 to /{longest}."
         return ""
-    return f"mlops:appMinCount ({c.app_min_count}) is above mlops:appMaxCount ({c.app_max_count})."
+
+    return check
+
+
+def _not_above(low: str, high: str) -> Callable[[Any], str]:
+    def check(c: Any) -> str:
+        if getattr(c, low) <= getattr(c, high):
+            return ""
+        return (
+            f"mlops:{config_key(low)} ({getattr(c, low)}) is above "
+            f"mlops:{config_key(high)} ({getattr(c, high)})."
+        )
+
+    return check
 
 
 def _check_lambda_concurrency(c: AwsStackConfig) -> str:
@@ -349,12 +364,12 @@ _AWS_CHECKS: tuple[Callable[[Any], str], ...] = (
     _one_of("mfa", tuple(MFA_MODES)),
     _one_of("log_retention_days", LOG_RETENTION_DAYS),
     _within("az_count", 2, 6),
-    _check_vpc_cidr,
+    _ipv4_range("vpc_cidr", "10.0.0.0/16", longest=20),
     _fargate("app_cpu", "app_memory", "app"),
     _fargate("training_cpu", "training_memory", "training job"),
     _within("app_min_count", 1, 100),
     _within("app_max_count", 1, 100),
-    _check_app_counts,
+    _not_above("app_min_count", "app_max_count"),
     _within("app_cpu_target", 10, 95),
     _within("lambda_memory", 128, 10240),
     _within("lambda_timeout", 1, 30),

@@ -31,13 +31,7 @@ from pulumi_azure_native import app as containerapps
 
 from infra.azure.foundation import Identity
 from infra.azure.sizes import check_size
-from infra.azure.workloads import (
-    Environment,
-    container_env,
-    registry_pull,
-    user_identity,
-    waits_for,
-)
+from infra.azure.workloads import Environment, container_workload, ingress_fqdn
 
 APP_PORT = 8000
 LIVENESS_PATH = "/livez"
@@ -117,9 +111,9 @@ class AppService(pulumi.ComponentResource):
         self, name: str, args: AppServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlops:azure:AppService", name, None, opts)
-        identity = args.identity
-        env = {**args.environment, "AZURE_CLIENT_ID": identity.client_id}
-        variables, secrets = container_env(env, identity_id=identity.id)
+        run = container_workload(
+            args.identity, args.registry_server, args.environment, args.depends_on
+        )
         cors = None
         if args.cors_origins:
             cors = containerapps.CorsPolicyArgs(
@@ -134,7 +128,7 @@ class AppService(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             managed_environment_id=args.environment_id,
-            identity=user_identity(identity.id),
+            identity=run.identity,
             configuration=containerapps.ConfigurationArgs(
                 active_revisions_mode=containerapps.ActiveRevisionsMode.MULTIPLE,
                 ingress=containerapps.IngressArgs(
@@ -145,8 +139,8 @@ class AppService(pulumi.ComponentResource):
                     traffic=[containerapps.TrafficWeightArgs(latest_revision=True, weight=100)],
                     cors_policy=cors,
                 ),
-                registries=[registry_pull(args.registry_server, identity.id)],
-                secrets=secrets,
+                registries=run.registries,
+                secrets=run.secrets,
             ),
             template=containerapps.TemplateArgs(
                 containers=[
@@ -156,7 +150,7 @@ class AppService(pulumi.ComponentResource):
                         resources=containerapps.ContainerResourcesArgs(
                             cpu=args.cpu, memory=args.memory
                         ),
-                        env=variables,
+                        env=run.env,
                         probes=[
                             containerapps.ContainerAppProbeArgs(
                                 type=containerapps.Type.STARTUP,
@@ -194,11 +188,9 @@ class AppService(pulumi.ComponentResource):
                 ),
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for(env, *args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=run.depends_on),
         )
         self.app_id = container_app.id
-        self.fqdn = container_app.configuration.apply(
-            lambda c: (c.ingress.fqdn if c and c.ingress else None) or ""
-        )
+        self.fqdn = ingress_fqdn(container_app)
         self.url = self.fqdn.apply(lambda fqdn: f"https://{fqdn}")
         self.register_outputs({"url": self.url})

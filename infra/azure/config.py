@@ -14,10 +14,8 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
-
-import pulumi
 
 from infra.azure.sizes import size_problem
 from infra.config import CloudStackConfig, _check_images, _one_of, _within, config_key
@@ -34,18 +32,7 @@ class AzureStackConfig(CloudStackConfig):
 
     cloud: ClassVar[str] = "azure"
 
-    # -- shared with the other clouds --------------------------------------------------
-    app_image: str = ""
-    ocr_image: str = ""
-    cors_origins: tuple[str, ...] = ()
-    # A Pulumi secret; set means "use this MLflow", empty means "run one in the stack".
-    mlflow_tracking_uri: pulumi.Output[str] | None = field(default=None, compare=False)
-    upload_expiration_days: int = 30
-    log_retention_days: int = 30
-    deletion_protection: bool = True
-    tags: dict[str, str] = field(default_factory=dict, compare=False)
-
-    # -- Azure only ---------------------------------------------------------------------
+    # Azure only (the keys every cloud reads are CloudStackConfig's).
     # The app's Container App: size (vCPU, memory with 2 GiB per vCPU) and replicas.
     azure_app_cpu: float = 1.0
     azure_app_memory: str = "2Gi"

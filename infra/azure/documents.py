@@ -43,6 +43,7 @@ from infra.azure.roles import (
     STORAGE_BLOB_DELEGATOR,
     assign_role,
 )
+from infra.azure.storage_accounts import storage_account
 
 UPLOADS = "uploads"
 ARTIFACTS = "artifacts"
@@ -106,23 +107,16 @@ class Documents(pulumi.ComponentResource):
         self._name = name
         self._args = args
         self._child = pulumi.ResourceOptions(parent=self)
-        account = storage.StorageAccount(
+        account = storage_account(
             f"{name}-account",
-            # 3-24 lowercase letters and digits, unique in Azure.
-            account_name=pulumi.Output.concat("mlopsdocs", args.suffix),
+            name_prefix="mlopsdocs",
+            suffix=args.suffix,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            kind="StorageV2",
-            sku={"name": args.sku},
-            access_tier=storage.AccessTier.HOT,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
+            sku=args.sku,
             tags=args.tags,
             opts=self._child,
+            access_tier=storage.AccessTier.HOT,
         )
         self.account_id = account.id
         self.account_name = account.name

@@ -51,14 +51,7 @@ from pulumi_azure_native import dbforpostgresql
 
 from infra.azure.foundation import Identity
 from infra.azure.secrets import Secrets
-from infra.azure.workloads import (
-    Environment,
-    Setting,
-    container_env,
-    registry_pull,
-    user_identity,
-    waits_for,
-)
+from infra.azure.workloads import Environment, Setting, container_workload, ingress_fqdn
 
 MLFLOW_PORT = 5000
 STATIC_PREFIX = "/mlflow"
@@ -213,16 +206,15 @@ class ModelRegistry(pulumi.ComponentResource):
             "MLFLOW_SERVER_ALLOWED_HOSTS": pulumi.Output.concat(
                 "*.", args.environment_domain, ",localhost,localhost:*,127.0.0.1:*"
             ),
-            "AZURE_CLIENT_ID": identity.client_id,
         }
-        variables, secrets = container_env(env, identity_id=identity.id)
+        run = container_workload(identity, args.registry_server, env, args.depends_on)
         health = containerapps.ContainerAppProbeHttpGetArgs(path=HEALTH_PATH, port=MLFLOW_PORT)
         mlflow = containerapps.ContainerApp(
             f"{name}-app",
             resource_group_name=args.resource_group_name,
             location=args.location,
             managed_environment_id=args.environment_id,
-            identity=user_identity(identity.id),
+            identity=run.identity,
             configuration=containerapps.ConfigurationArgs(
                 active_revisions_mode=containerapps.ActiveRevisionsMode.SINGLE,
                 ingress=containerapps.IngressArgs(
@@ -231,8 +223,8 @@ class ModelRegistry(pulumi.ComponentResource):
                     transport=containerapps.IngressTransportMethod.HTTP,
                     allow_insecure=False,
                 ),
-                registries=[registry_pull(args.registry_server, identity.id)],
-                secrets=secrets,
+                registries=run.registries,
+                secrets=run.secrets,
             ),
             template=containerapps.TemplateArgs(
                 containers=[
@@ -241,7 +233,7 @@ class ModelRegistry(pulumi.ComponentResource):
                         image=args.image,
                         command=["sh", "-c", SERVER_COMMAND],
                         resources=containerapps.ContainerResourcesArgs(cpu=0.5, memory="1Gi"),
-                        env=variables,
+                        env=run.env,
                         probes=[
                             containerapps.ContainerAppProbeArgs(
                                 type=containerapps.Type.READINESS,
@@ -261,13 +253,9 @@ class ModelRegistry(pulumi.ComponentResource):
                 scale=containerapps.ScaleArgs(min_replicas=1, max_replicas=1),
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[database, *waits_for(env, *args.depends_on)]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[database, *run.depends_on]),
         )
-        self.server_fqdn = mlflow.configuration.apply(
-            lambda c: (c.ingress.fqdn if c and c.ingress else None) or ""
-        )
+        self.server_fqdn = ingress_fqdn(mlflow)
         self.tracking_uri = self.server_fqdn.apply(lambda f: f"https://{f}{STATIC_PREFIX}")
         self.register_outputs({"tracking_uri": self.tracking_uri})
 

@@ -30,10 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_azure_native import storage, web
+from pulumi_azure_native import web
 
 from infra.azure.foundation import Identity
 from infra.azure.roles import STORAGE_BLOB_DATA_OWNER, assign_role
+from infra.azure.storage_accounts import storage_account
 from infra.azure.workloads import Environment, app_settings, waits_for
 
 PLAN_SKUS = ("EP1", "EP2", "EP3")
@@ -89,19 +90,13 @@ class OcrFunction(pulumi.ComponentResource):
         super().__init__("mlops:azure:OcrFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         identity = args.identity
-        host = storage.StorageAccount(
+        host = storage_account(
             f"{name}-host",
-            account_name=pulumi.Output.concat("mlopsfunc", args.suffix),
+            name_prefix="mlopsfunc",
+            suffix=args.suffix,
             resource_group_name=args.resource_group_name,
             location=args.location,
-            kind="StorageV2",
-            sku={"name": "Standard_LRS"},
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            allow_cross_tenant_replication=False,
+            sku="Standard_LRS",
             tags=args.tags,
             opts=child,
         )

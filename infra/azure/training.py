@@ -32,13 +32,7 @@ from pulumi_azure_native import authorization
 from infra.azure.foundation import Identity
 from infra.azure.roles import LOG_ANALYTICS_READER, assign_role
 from infra.azure.sizes import check_size
-from infra.azure.workloads import (
-    Environment,
-    container_env,
-    registry_pull,
-    user_identity,
-    waits_for,
-)
+from infra.azure.workloads import Environment, container_workload
 
 CONTAINER_NAME = "train"
 COMMAND = ["mlops", "train", "--with-feedback", "--quiet"]
@@ -84,15 +78,15 @@ class TrainingJob(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:azure:TrainingJob", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        identity = args.identity
-        env = {**args.environment, "AZURE_CLIENT_ID": identity.client_id}
-        variables, secrets = container_env(env, identity_id=identity.id)
+        run = container_workload(
+            args.identity, args.registry_server, args.environment, args.depends_on
+        )
         job = containerapps.Job(
             f"{name}-job",
             resource_group_name=args.resource_group_name,
             location=args.location,
             environment_id=args.environment_id,
-            identity=user_identity(identity.id),
+            identity=run.identity,
             configuration=containerapps.JobConfigurationArgs(
                 trigger_type=containerapps.TriggerType.MANUAL,
                 manual_trigger_config=containerapps.JobConfigurationManualTriggerConfigArgs(
@@ -101,8 +95,8 @@ class TrainingJob(pulumi.ComponentResource):
                 replica_timeout=args.timeout_minutes * 60,
                 # A failed run is reported to the app, which decides; no silent retries.
                 replica_retry_limit=0,
-                registries=[registry_pull(args.registry_server, identity.id)],
-                secrets=secrets,
+                registries=run.registries,
+                secrets=run.secrets,
             ),
             template=containerapps.JobTemplateArgs(
                 containers=[
@@ -113,12 +107,12 @@ class TrainingJob(pulumi.ComponentResource):
                         resources=containerapps.ContainerResourcesArgs(
                             cpu=args.cpu, memory=args.memory
                         ),
-                        env=variables,
+                        env=run.env,
                     )
                 ]
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for(env, *args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=run.depends_on),
         )
         group_id = pulumi.Output.concat(
             "/subscriptions/", args.subscription_id, "/resourceGroups/", args.resource_group_name

@@ -8,19 +8,24 @@ workload's identity; the Function App into an ``@Microsoft.KeyVault(...)`` setti
 Example::
 
     env = {"MLOPS_CLOUD": "azure", "MLOPS_MLFLOW_TRACKING_URI": vault_ref}
-    variables, secrets = container_env(env, identity_id=app_identity.id)
+    run = container_workload(ids["app"], images.login_server, env, depends_on=[pull])
+    run.env, run.secrets, run.registries, run.depends_on  # for the ContainerApp / Job
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Union
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Union
 
 import pulumi
 from pulumi_azure_native import app as containerapps
 from pulumi_azure_native import web
 
 from infra.azure.secrets import SecretRef
+
+if TYPE_CHECKING:
+    from infra.azure.foundation import Identity
 
 Setting = Union[pulumi.Input[str], SecretRef]  # noqa: UP007 (pulumi.Input is a Union alias)
 Environment = Mapping[str, Setting]
@@ -64,6 +69,41 @@ def waits_for(env: Environment, *more: pulumi.Resource | None) -> list[pulumi.Re
     creates the app, and fails the deployment when it may not."""
     found = [g for value in env.values() if isinstance(value, SecretRef) for g in value.grants]
     return found + [resource for resource in more if resource is not None]
+
+
+@dataclass(frozen=True)
+class ContainerWorkload:
+    """What a Container App or Job is given to run as its identity with its settings."""
+
+    identity: containerapps.ManagedServiceIdentityArgs
+    registries: list[containerapps.RegistryCredentialsArgs]
+    secrets: list[containerapps.SecretArgs]
+    env: list[containerapps.EnvironmentVarArgs]
+    depends_on: list[pulumi.Resource]
+
+
+def container_workload(
+    identity: Identity,
+    registry_server: pulumi.Input[str],
+    env: Environment,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> ContainerWorkload:
+    """Run as ``identity`` (told as ``AZURE_CLIENT_ID``): pull the image and read ``env``'s
+    Key Vault references with it, after those grants and ``depends_on``."""
+    env = {**env, "AZURE_CLIENT_ID": identity.client_id}
+    variables, secrets = container_env(env, identity_id=identity.id)
+    return ContainerWorkload(
+        identity=user_identity(identity.id),
+        registries=[registry_pull(registry_server, identity.id)],
+        secrets=secrets,
+        env=variables,
+        depends_on=waits_for(env, *depends_on),
+    )
+
+
+def ingress_fqdn(app: containerapps.ContainerApp) -> pulumi.Output[str]:
+    """The Container App's ingress host name ("" while it has none)."""
+    return app.configuration.apply(lambda c: (c.ingress.fqdn if c and c.ingress else None) or "")
 
 
 def app_settings(env: Environment) -> list[web.NameValuePairArgs]:

@@ -13,14 +13,21 @@ Example::
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pulumi
 
-from infra.config import CloudStackConfig, ConfigError, _check_images, _within, config_key
+from infra.config import (
+    CloudStackConfig,
+    ConfigError,
+    _check_images,
+    _ipv4_range,
+    _not_above,
+    _within,
+    config_key,
+)
 from infra.gcp.sizes import check_size
 
 PROVIDER_NAMESPACE = "gcp"
@@ -53,16 +60,7 @@ class GcpStackConfig(CloudStackConfig):
 
     cloud: ClassVar[str] = "gcp"
 
-    # Shared with the other clouds.
-    app_image: str = ""
-    ocr_image: str = ""
-    cors_origins: tuple[str, ...] = ()
-    # A Pulumi secret; set means "use this MLflow", empty means "run one in the stack".
-    mlflow_tracking_uri: pulumi.Output[str] | None = field(default=None, compare=False)
-    upload_expiration_days: int = 30
-    log_retention_days: int = 30
-    deletion_protection: bool = True
-    tags: dict[str, str] = field(default_factory=dict, compare=False)
+    # Shared with one other cloud (the keys every cloud reads are CloudStackConfig's).
     # Most documents OCR'd at once (AWS: concurrent Lambdas; GCP: instances of one request).
     ocr_max_concurrency: int = 5
     # Token issuer: empty = Firebase Authentication / Identity Platform of the project.
@@ -115,15 +113,6 @@ def _size(cpu: str, memory: str, what: str) -> Callable[[GcpStackConfig], str]:
     return check
 
 
-def _check_instances(c: GcpStackConfig) -> str:
-    if c.gcp_app_min_instances <= c.gcp_app_max_instances:
-        return ""
-    return (
-        f"mlops:gcpAppMinInstances ({c.gcp_app_min_instances}) is above "
-        f"mlops:gcpAppMaxInstances ({c.gcp_app_max_instances})."
-    )
-
-
 def _check_issuer(c: GcpStackConfig) -> str:
     if not c.auth_issuer:
         if c.auth_jwks_uri:
@@ -135,17 +124,6 @@ def _check_issuer(c: GcpStackConfig) -> str:
         return "mlops:authIssuer needs mlops:authJwksUri, the https:// URL of its JWK set."
     if not c.auth_audience.strip():
         return "mlops:authIssuer needs mlops:authAudience, the aud its tokens carry."
-    return ""
-
-
-def _check_vpc_cidr(c: GcpStackConfig) -> str:
-    try:
-        network = ipaddress.ip_network(c.gcp_vpc_cidr)
-    except ValueError:
-        return f"mlops:gcpVpcCidr is {c.gcp_vpc_cidr!r}; use an IPv4 range such as 10.8.0.0/24."
-    # Direct VPC egress needs a /26 at least.
-    if network.version != 4 or not 16 <= network.prefixlen <= 26:
-        return f"mlops:gcpVpcCidr is {c.gcp_vpc_cidr}; use an IPv4 range from /16 to /26."
     return ""
 
 
@@ -171,11 +149,12 @@ _GCP_CHECKS: tuple[Callable[[Any], str], ...] = (
     _size("gcp_training_cpu", "gcp_training_memory", "training job"),
     _within("gcp_app_min_instances", 0, 100),
     _within("gcp_app_max_instances", 1, 100),
-    _check_instances,
+    _not_above("gcp_app_min_instances", "gcp_app_max_instances"),
     _within("gcp_app_concurrency", 1, 1000),
     _within("gcp_training_timeout_minutes", 1, 1440),
     _within("gcp_dead_letter_retention_days", 1, 31),
     _check_issuer,
-    _check_vpc_cidr,
+    # Direct VPC egress needs a /26 at least.
+    _ipv4_range("gcp_vpc_cidr", "10.8.0.0/24", longest=26),
     _check_database,
 )
