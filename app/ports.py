@@ -89,6 +89,13 @@ class DocumentRecords(Protocol):
         worker holds it or it is finished."""
         ...
 
+    def release(self, document_id: str, *, attempt: int) -> bool:
+        """Hand a claim back after a transient failure: a ``processing`` record still
+        held by claim number ``attempt`` returns to ``pending``, that attempt uncounted,
+        so the next delivery claims it at once instead of waiting out the lease. False
+        when the record moved on (finished, or claimed again after the lease)."""
+        ...
+
     def complete(
         self,
         document_id: str,

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     ocr_engine: OcrEngineName = OcrEngineName.TESSERACT
     ocr_languages: str = "fra+eng"
     ocr_workers: int = Field(1, ge=1, le=16)
+    ocr_lease_seconds: float = Field(
+        900,
+        ge=30,
+        description="how long an OCR function's claim on a document lasts: a little over"
+        " the platform's invocation timeout",
+    )
 
     # Prediction limits.
     max_texts_per_request: int = Field(100, ge=1)

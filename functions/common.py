@@ -45,9 +45,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A delivery that neither finished nor released its entry (the process died) may be
-# taken over after this long; finished entries are remembered for a week.
-LEASE_SECONDS = 15 * 60
+# Finished entries are remembered for a week. A delivery that neither finished nor
+# released its entry (the process died) may be taken over after MLOPS_OCR_LEASE_SECONDS.
 REMEMBER_SECONDS = 7 * 24 * 3600
 
 
@@ -111,12 +110,14 @@ class UploadWorker:
         container: Container,
         ledger: EventLedger | None,
         *,
-        lease_seconds: float = LEASE_SECONDS,
+        lease_seconds: float | None = None,
         remember_seconds: int = REMEMBER_SECONDS,
     ) -> None:
         self.container = container
         self.ledger = ledger
-        self.lease_seconds = lease_seconds
+        self.lease_seconds = (
+            container.settings.ocr_lease_seconds if lease_seconds is None else lease_seconds
+        )
         self.remember_seconds = remember_seconds
         self.model = ModelFreshness(container.holder, container.settings.model_poll_seconds)
 
@@ -135,6 +136,11 @@ class UploadWorker:
             return {"status": "duplicate", "document_id": document_id}
         try:
             status = self._process(upload)
+            if status == "duplicate":
+                # The ledger let this delivery in, yet the record is claimed: an attempt
+                # that died holding it (the ledger forgot it when its lease ended). Not
+                # finished, so it must not be acknowledged: retry until the claim ends.
+                self._unless_finished(document_id)
         except BaseException:
             if self.ledger is not None:
                 self.ledger.release(key)

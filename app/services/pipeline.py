@@ -20,7 +20,7 @@ from app.domain.documents import (
 )
 from app.ocr.errors import UnreadableDocumentError
 from app.ocr.reader import OcrResult
-from app.ports import DocumentRecords, ObjectStore
+from app.ports import Classifier, DocumentRecords, ObjectStore
 from app.services.model_holder import ModelHolder
 from app.text.cleaning import prepare_text
 
@@ -60,6 +60,24 @@ class DocumentPipeline:
         if record is None:
             log.info("document %s is already claimed or finished; skipping", document_id)
             return None
+        try:
+            return self._run(record, model)
+        except StorageUnavailableError:
+            # The delivery is retried. The claim is handed back so that retry can take
+            # it at once (and this attempt is not counted as an interruption); if even
+            # that write fails, the retry claims the record when its lease ends.
+            log.warning("document %s: storage unavailable; the event will be retried", document_id)
+            self._hand_back(record)
+            raise
+
+    def _hand_back(self, record: DocumentRecord) -> None:
+        try:
+            self.records.release(record.id, attempt=record.attempts)
+        except StorageUnavailableError:
+            log.warning("document %s: the claim stays until its lease ends", record.id)
+
+    def _run(self, record: DocumentRecord, model: Classifier) -> DocumentRecord:
+        document_id = record.id
         if record.attempts > self.max_attempts:
             return self._finish(
                 self.records.fail(
@@ -83,10 +101,7 @@ class DocumentPipeline:
         except UnreadableDocumentError as exc:
             return self._finish(self.records.fail(document_id, reason=str(exc)))
         except StorageUnavailableError:
-            # The delivery is retried: the record stays ``processing`` until its
-            # lease expires, then the retry claims it again.
-            log.warning("document %s: storage unavailable; the event will be retried", document_id)
-            raise
+            raise  # handed back by process()
         except ObjectNotFoundError:
             return self._finish(
                 self.records.fail(

@@ -65,5 +65,15 @@ def on_object_finalized(event: CloudEvent) -> None:
     if not isinstance(data, Mapping):  # a retry would bring the same nothing
         log.warning("ignored a finalized event without an object resource: %r", data)
         return
-    result = worker().handle(upload_of(data))
+    try:
+        upload = upload_of(data)
+    except (KeyError, TypeError, ValueError) as exc:  # a retry would bring the same event
+        log.error(
+            "ignored a finalized event with an unusable object resource (%s: %s)",
+            type(exc).__name__,
+            exc,
+            extra={"event_id": event["id"]},
+        )
+        return
+    result = worker().handle(upload)
     log.info("document handled: %s", result, extra={"event_id": event["id"], **result})

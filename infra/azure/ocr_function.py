@@ -26,8 +26,10 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pulumi
 from pulumi_azure_native import web
@@ -38,6 +40,17 @@ from infra.azure.storage_accounts import storage_account
 from infra.azure.workloads import Environment, app_settings, waits_for
 
 PLAN_SKUS = ("EP1", "EP2", "EP3")
+HOST_JSON = Path(__file__).resolve().parents[2] / "functions" / "azure" / "host.json"
+# The function's claim on a document outlasts host.json's functionTimeout by this much.
+LEASE_MARGIN = 60
+
+
+def function_timeout_seconds(host_json: Path = HOST_JSON) -> int:
+    """host.json's ``functionTimeout`` (``hh:mm:ss``), which the image ships."""
+    hours, minutes, seconds = map(
+        int, json.loads(host_json.read_text())["functionTimeout"].split(":")
+    )
+    return hours * 3600 + minutes * 60 + seconds
 
 
 @dataclass
@@ -124,6 +137,8 @@ class OcrFunction(pulumi.ComponentResource):
             "APPLICATIONINSIGHTS_CONNECTION_STRING": args.app_insights_connection_string,
             **args.environment,
             "AZURE_CLIENT_ID": identity.client_id,
+            # A retry may take a document over once the invocation is surely over.
+            "MLOPS_OCR_LEASE_SECONDS": str(function_timeout_seconds() + LEASE_MARGIN),
         }
         function_app = web.WebApp(
             f"{name}-app",

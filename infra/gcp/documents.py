@@ -62,6 +62,8 @@ READER_ROLE = "roles/storage.objectViewer"
 CREATOR_ROLE = "roles/storage.objectCreator"
 USER_ROLE = "roles/storage.objectUser"
 NONCURRENT_DAYS = 7
+# The OCR function's claim on a document outlasts its request timeout by this much.
+LEASE_MARGIN = 60
 
 
 @dataclass
@@ -294,7 +296,13 @@ class OcrPipeline(pulumi.ComponentResource):
                     "image": args.image,
                     "ports": {"container_port": OCR_PORT},
                     "resources": {"limits": limits(args.cpu, args.memory_mib)},
-                    "envs": container_envs(args.environment),
+                    "envs": container_envs(
+                        {
+                            **args.environment,
+                            # A retry may take a document over once the request is surely over.
+                            "MLOPS_OCR_LEASE_SECONDS": str(args.timeout_seconds + LEASE_MARGIN),
+                        }
+                    ),
                 }
             ],
         }

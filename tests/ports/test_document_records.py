@@ -72,6 +72,27 @@ def test_an_expired_lease_can_be_claimed_again(records):
     assert again is not None and again.attempts == 2
 
 
+def test_a_released_claim_is_pending_again_and_not_counted(records):
+    records.create(new())
+    claimed = records.claim("d1", lease_seconds=600)
+    assert records.release("d1", attempt=claimed.attempts) is True
+    back = records.get("d1")
+    assert (back.status, back.attempts) == (DocumentStatus.PENDING, 0)
+    again = records.claim("d1", lease_seconds=600)  # at once, not after the lease
+    assert again is not None and again.attempts == 1
+
+
+def test_release_leaves_a_later_claim_and_a_finished_record_alone(records):
+    records.create(new())
+    records.claim("d1", lease_seconds=-1)  # attempt 1, its lease over
+    records.claim("d1", lease_seconds=600)  # attempt 2 took it over
+    assert records.release("d1", attempt=1) is False
+    assert records.get("d1").status is DocumentStatus.PROCESSING
+    records.complete("d1", text="Facture", language="fr", prediction=PREDICTION)
+    assert records.release("d1", attempt=2) is False
+    assert records.get("d1").status is DocumentStatus.DONE
+
+
 def test_a_finished_document_is_never_claimed_again(records):
     records.create(new())
     records.claim("d1", lease_seconds=60)

@@ -230,6 +230,21 @@ class DynamoDocumentRecords(_Table):
             return None
         return _to_record(item)
 
+    def release(self, document_id: str, *, attempt: int) -> bool:
+        item = self._update(
+            document_id,
+            {
+                **self._status(document_id, DocumentStatus.PENDING),
+                "lease_until": _n(0),
+                "attempts": _n(attempt - 1),
+            },
+            # Only the claim that is still this attempt's: not a later one, not a finish.
+            "#status = :processing_now AND #attempts = :attempt",
+            processing_now=_s(DocumentStatus.PROCESSING.value),
+            attempt=_n(attempt),
+        )
+        return item is not None
+
     def _finish(self, document_id: str, sets: dict[str, dict[str, str]]) -> DocumentRecord:
         item = self._update(document_id, sets, "attribute_exists(pk)")
         if item is None:

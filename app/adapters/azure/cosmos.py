@@ -209,6 +209,21 @@ class CosmosDocumentRecords(_Container):
             # 412: another delivery wrote first; read again and decide again.
         raise StorageUnavailableError(f"records/{document_id}", "the record kept changing")
 
+    def release(self, document_id: str, *, attempt: int) -> bool:
+        for _ in range(_ATTEMPTS):
+            item = self._item(document_id)
+            if item["status"] != DocumentStatus.PROCESSING.value or item["attempts"] != attempt:
+                return False  # finished, or claimed again after the lease
+            item.update(
+                status=DocumentStatus.PENDING.value,
+                lease_until=0,
+                attempts=attempt - 1,
+                updated_at=_now().isoformat(),
+            )
+            if self._replace(item) is not None:
+                return True
+        raise StorageUnavailableError(f"records/{document_id}", "the record kept changing")
+
     def _change(self, document_id: str, **changes: Any) -> DocumentRecord:
         for _ in range(_ATTEMPTS):
             item = self._item(document_id)

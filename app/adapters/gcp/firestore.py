@@ -116,6 +116,7 @@ def unavailable_as_storage_error(what: str) -> Iterator[None]:
     """Turn Firestore's transient failures into ``StorageUnavailableError`` (the
     delivery is retried); anything else is a bug or a misconfiguration and goes on."""
     from google.api_core import exceptions
+    from google.auth.exceptions import TransportError
 
     try:
         yield
@@ -124,7 +125,11 @@ def unavailable_as_storage_error(what: str) -> Iterator[None]:
         exceptions.DeadlineExceeded,
         exceptions.ResourceExhausted,
         exceptions.Aborted,
+        exceptions.InternalServerError,
+        exceptions.GatewayTimeout,
+        exceptions.Unknown,
         exceptions.RetryError,
+        TransportError,
     ) as exc:
         message = getattr(exc, "message", None) or str(exc)
         raise StorageUnavailableError(what, f"Firestore did not answer: {message}") from exc
@@ -193,6 +198,29 @@ class FirestoreDocumentRecords(_Collections):
                 )
                 if self._write_if_unchanged(ref, snapshot, fields):
                     return _to_record({**item, **fields})
+        raise StorageUnavailableError(
+            f"{DOCUMENTS}/{document_id}", f"{MAX_ATTEMPTS} concurrent writers kept winning"
+        )
+
+    def release(self, document_id: str, *, attempt: int) -> bool:
+        ref = self._ref(DOCUMENTS, document_id)
+        with unavailable_as_storage_error(f"{DOCUMENTS}/{document_id}"):
+            for _ in range(MAX_ATTEMPTS):
+                snapshot = ref.get()
+                item = fields_of(snapshot)
+                if (
+                    item.get("status") != DocumentStatus.PROCESSING.value
+                    or item.get("attempts") != attempt
+                ):
+                    return False  # finished, or claimed again after the lease
+                fields = {
+                    "status": DocumentStatus.PENDING.value,
+                    "lease_until": None,
+                    "attempts": attempt - 1,
+                    "updated_at": _now(),
+                }
+                if self._write_if_unchanged(ref, snapshot, fields):
+                    return True
         raise StorageUnavailableError(
             f"{DOCUMENTS}/{document_id}", f"{MAX_ATTEMPTS} concurrent writers kept winning"
         )
@@ -383,8 +411,16 @@ class FirestoreEventLedger(_Collections):
             )
 
     def release(self, key: str) -> None:
+        from google.api_core.exceptions import FailedPrecondition, NotFound
+
+        ref = self.client.collection(IDEMPOTENCY).document(_hashed(key))
         with unavailable_as_storage_error(f"{IDEMPOTENCY}/{key}"):
-            self.client.collection(IDEMPOTENCY).document(_hashed(key)).delete()
+            snapshot = ref.get()
+            if not snapshot.exists or fields_of(snapshot).get("state") != "processing":
+                return  # gone, or finished by a delivery that took it over
+            # Conditional: a delivery that took the marker over in between keeps it.
+            with contextlib.suppress(FailedPrecondition, NotFound):
+                ref.delete(option=self.client.write_option(last_update_time=snapshot.update_time))
 
 
 # For a marker deleted while its delivery ran (a lease longer than the TTL): a week.

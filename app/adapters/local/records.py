@@ -94,6 +94,21 @@ class SqliteDocumentRecords:
             raise DocumentNotFoundError(document_id)
         return self.get(document_id) if claimed else None
 
+    def release(self, document_id: str, *, attempt: int) -> bool:
+        with self.db.connect() as conn:
+            cursor = conn.execute(
+                "UPDATE documents SET status = ?, lease_until = NULL, attempts = attempts - 1,"
+                " updated_at = ? WHERE id = ? AND status = ? AND attempts = ?",
+                (
+                    DocumentStatus.PENDING.value,
+                    _now().isoformat(),
+                    document_id,
+                    DocumentStatus.PROCESSING.value,
+                    attempt,
+                ),
+            )
+        return cursor.rowcount == 1
+
     def _finish(self, document_id: str, sets: str, values: tuple[object, ...]) -> DocumentRecord:
         with self.db.connect() as conn:
             cursor = conn.execute(

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 from google.api_core import exceptions
+from google.auth.exceptions import TransportError
 
 from app.adapters.gcp import firestore as adapter
 from app.adapters.gcp.cloud_run_jobs import CloudRunJobLauncher
@@ -86,6 +87,47 @@ def test_a_released_key_can_be_processed_again(client):
     assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600)
     ledger.release(KEY)
     assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600)
+
+
+class AfterFirstRead:
+    """The real client; right after the first document read through it, ``meanwhile``
+    runs (another delivery writing between this one's read and its write)."""
+
+    def __init__(self, target: Any, meanwhile: list[Any]) -> None:
+        self._target, self._meanwhile = target, meanwhile
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = attribute(*args, **kwargs)
+            if name == "get" and self._meanwhile:
+                self._meanwhile.pop()()
+            if type(result).__name__ in {"CollectionReference", "DocumentReference"}:
+                return AfterFirstRead(result, self._meanwhile)
+            return result
+
+        return call
+
+
+def test_release_leaves_a_finished_key_alone(client):
+    ledger = FirestoreEventLedger(client)
+    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600)
+    ledger.finish(KEY)
+    ledger.release(KEY)  # a late release from an attempt another delivery finished
+    assert not ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600), "still finished"
+
+
+def test_release_keeps_the_marker_of_a_delivery_that_took_over_meanwhile(client):
+    ledger = FirestoreEventLedger(client)
+    assert ledger.begin(KEY, lease_seconds=-1, ttl_seconds=3600)  # attempt A, lease over
+    took_over: list[bool] = []
+    takeover = lambda: took_over.append(ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600))  # noqa: E731
+    FirestoreEventLedger(AfterFirstRead(client, [takeover])).release(KEY)  # A gives up late
+    assert took_over == [True]
+    assert not ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600), "B's marker stays"
 
 
 def test_an_expired_lease_is_taken_over_but_a_finished_key_is_not(client):
@@ -173,6 +215,9 @@ TRANSIENT = [
     exceptions.DeadlineExceeded("504 Deadline exceeded"),
     exceptions.ResourceExhausted("429 Quota exceeded"),
     exceptions.Aborted("409 Too much contention on these documents."),
+    exceptions.InternalServerError("500 Internal error encountered."),
+    exceptions.Unknown("2 Stream removed"),
+    TransportError("connection reset"),
 ]
 
 

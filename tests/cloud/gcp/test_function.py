@@ -247,6 +247,19 @@ def test_another_event_type_is_ignored(deployed, caplog, monkeypatch):
     ]
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [{"name": None}, {"generation": None}, {"size": "many"}],
+    ids=["no name", "no generation", "size not a number"],
+)
+def test_an_event_without_a_usable_object_resource_is_acknowledged(http_app, deployed, broken):
+    event = json.loads(EVENT.read_text())
+    data = {k: v for k, v in {**event.pop("data"), **broken}.items() if v is not None}
+    # A retry would bring the same event: 200, logged, never the worker's business.
+    answer = deliver(http_app, event, data)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+
+
 def test_a_poison_object_ends_failed_without_a_retry(http_app, deployed):
     pending, attributes, data = deployed.upload(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16)
     assert deliver(http_app, attributes, data).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.azure.ocr_function import function_timeout_seconds
 from infra.azure.secrets import SecretRef
 from infra.azure.training import COMMAND
 from infra.azure.workloads import container_env, waits_for
@@ -46,6 +47,8 @@ def test_the_ocr_function_uses_identity_based_host_storage() -> None:
         "DOCKER|mlopsabc123de.azurecr.io/mlops-ocr@"
     )
     assert function_app["keyVaultReferenceIdentity"].endswith("/base-ocr-id")
+    # A retry takes a document over only once host.json's timeout has surely ended it.
+    assert int(settings["MLOPS_OCR_LEASE_SECONDS"]) == function_timeout_seconds() + 60
     assert function_app["httpsOnly"] is True
     plan = one(stack, "web:AppServicePlan").inputs
     assert plan["sku"]["tier"] == "ElasticPremium" and plan["reserved"] is True

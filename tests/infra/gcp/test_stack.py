@@ -205,6 +205,10 @@ def test_trigger_account_and_agents_hold_what_delivery_needs(any_stack: Stack) -
     assert ("roles/pubsub.publisher", f"serviceAccount:{GCS_AGENT}") in bindings
     ocr = service_named(any_stack, "ocr-")
     assert ocr.inputs["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
+    # A retry takes a document over only once the request timeout has surely ended it.
+    template = reveal(ocr.inputs)["template"]
+    envs = {e["name"]: e.get("value") for e in template["containers"][0]["envs"]}
+    assert int(envs["MLOPS_OCR_LEASE_SECONDS"]) == int(template["timeout"].rstrip("s")) + 60
     invokers = {
         who
         for resource, role, who in iam_members(any_stack)

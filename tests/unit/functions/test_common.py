@@ -12,7 +12,12 @@ from app.adapters.local.objects import LocalObjectStore
 from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
 from app.adapters.local.sqlite import SqliteDatabase
 from app.bootstrap import Adapters, build_container
-from app.domain.documents import DocumentStatus, DocumentUploaded, NewDocument
+from app.domain.documents import (
+    DocumentStatus,
+    DocumentUploaded,
+    NewDocument,
+    StorageUnavailableError,
+)
 from app.settings import load_settings
 from functions.common import DeliveryInProgressError, UploadWorker
 from tests.unit.api.test_hostile_uploads import text_png_bytes
@@ -106,3 +111,49 @@ def test_objects_outside_uploads_are_skipped(world):
     worker = UploadWorker(container, DictLedger())
     other = DocumentUploaded(upload.bucket, "exports/report.csv", "v1", 10)
     assert worker.handle(other) == {"status": "skipped"}
+
+
+class FlakyObjects:
+    """The object store of the world, unavailable for its first ``outages`` reads."""
+
+    def __init__(self, objects, outages: int) -> None:
+        self.objects, self.outages = objects, outages
+
+    def __getattr__(self, name: str):
+        return getattr(self.objects, name)
+
+    def get(self, key: str) -> bytes:
+        if self.outages > 0:
+            self.outages -= 1
+            raise StorageUnavailableError(key, "throttled")
+        return self.objects.get(key)
+
+
+def test_a_storage_outage_after_the_claim_is_retried_to_the_end(world):
+    container, upload, _ = world
+    container.pipeline.objects = FlakyObjects(container.pipeline.objects, outages=2)
+    ledger = DictLedger()
+    worker = UploadWorker(container, ledger)
+    for _ in range(2):  # the cloud redelivers at once: the claim was handed back
+        with pytest.raises(StorageUnavailableError):
+            worker.handle(upload)
+        record = container.adapters.records.get("d1")
+        assert (record.status, record.attempts) == (DocumentStatus.PENDING, 0)
+        assert upload.idempotency_key not in ledger.entries
+    assert worker.handle(upload) == {"status": "done", "document_id": "d1"}
+    assert container.adapters.records.get("d1").attempts == 1  # outages are not interruptions
+
+
+def test_a_claim_held_by_a_dead_attempt_is_not_acknowledged(world):
+    container, upload, _ = world
+    # An attempt claimed the record and died after its ledger entry was released or had
+    # expired: the retry the ledger lets in finds the record claimed, not finished.
+    assert container.adapters.records.claim("d1", lease_seconds=2) is not None
+    ledger = DictLedger()
+    worker = UploadWorker(container, ledger)
+    with pytest.raises(DeliveryInProgressError):
+        worker.handle(upload)
+    assert upload.idempotency_key not in ledger.entries  # the next delivery may try again
+    time.sleep(2.1)  # the dead attempt's lease ends: a delivery takes the document over
+    assert worker.handle(upload) == {"status": "done", "document_id": "d1"}
+    assert container.adapters.records.get("d1").attempts == 2

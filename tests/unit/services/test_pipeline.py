@@ -151,14 +151,38 @@ def test_unavailable_storage_is_retried_not_failed(tmp_path):
     holder = ModelHolder(FakeModelSource({"champion": "7"}))
     holder.refresh()
     pipeline = DocumentPipeline(
-        objects=objects, records=records, read=FakeReader(), models=holder, lease_seconds=0
+        objects=objects, records=records, read=FakeReader(), models=holder, lease_seconds=600
     )
     records.create(NewDocument("d1", "alice", "uploads/d1", "x.png", "image/png", 8))
     objects.put("uploads/d1", b"Dear Sir", content_type="image/png")
 
     with pytest.raises(StorageUnavailableError):
         pipeline.process("d1")
-    assert records.get("d1").status is DocumentStatus.PROCESSING
+    # The claim is handed back, uncounted: the redelivery need not wait out the lease.
+    back = records.get("d1")
+    assert (back.status, back.attempts) == (DocumentStatus.PENDING, 0)
 
+    done = pipeline.process("d1")
+    assert (done.status, done.attempts) == (DocumentStatus.DONE, 1)
+
+
+def test_when_the_claim_cannot_be_handed_back_the_retry_waits_for_the_lease(tmp_path):
+    objects = ThrottledStore(tmp_path / "objects", failures=1)
+    records = SqliteDocumentRecords(tmp_path / "db.sqlite3")
+    holder = ModelHolder(FakeModelSource({"champion": "7"}))
+    holder.refresh()
+    records.create(NewDocument("d1", "alice", "uploads/d1", "x.png", "image/png", 8))
+    objects.put("uploads/d1", b"Dear Sir", content_type="image/png")
+
+    def unavailable(document_id: str, *, attempt: int) -> bool:
+        raise StorageUnavailableError("records/d1", "throttled")
+
+    records.release = unavailable  # type: ignore[method-assign]
+    pipeline = DocumentPipeline(
+        objects=objects, records=records, read=FakeReader(), models=holder, lease_seconds=0
+    )
+    with pytest.raises(StorageUnavailableError, match="uploads/d1"):  # the first error, kept
+        pipeline.process("d1")
+    assert records.get("d1").status is DocumentStatus.PROCESSING
     # The redelivery comes after the lease (here 0 s): it claims and finishes.
     assert pipeline.process("d1").status is DocumentStatus.DONE
