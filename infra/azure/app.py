@@ -155,9 +155,10 @@ class AppService(pulumi.ComponentResource):
                             containerapps.ContainerAppProbeArgs(
                                 type=containerapps.Type.STARTUP,
                                 http_get=live,
-                                period_seconds=5,
-                                # Up to 5 minutes for imports and the model load at start.
-                                failure_threshold=60,
+                                # Up to 5 minutes for imports and the model load at start
+                                # (Container Apps caps the threshold at 10, the period at 240 s).
+                                period_seconds=30,
+                                failure_threshold=10,
                             ),
                             containerapps.ContainerAppProbeArgs(
                                 type=containerapps.Type.READINESS,

@@ -13,8 +13,11 @@ Example::
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
 from typing import Any, ClassVar
 
 from infra.azure.sizes import size_problem
@@ -107,6 +110,46 @@ def _check_replicas(c: AzureStackConfig) -> str:
     )
 
 
+HOST_JSON = Path(__file__).resolve().parents[2] / "functions" / "azure" / "host.json"
+# The OCR function's claim on a document outlasts host.json's functionTimeout by this much.
+LEASE_MARGIN = 60
+
+
+def function_timeout_seconds(host_json: Path = HOST_JSON) -> int:
+    """host.json's ``functionTimeout`` (``hh:mm:ss``), which the OCR image ships."""
+    timeout = json.loads(host_json.read_text())["functionTimeout"]
+    hours, minutes, seconds = map(int, timeout.split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def ocr_lease_seconds() -> int:
+    """``MLOPS_OCR_LEASE_SECONDS`` of the OCR function: a retry may take a document over
+    once the invocation that held it has surely timed out."""
+    return function_timeout_seconds() + LEASE_MARGIN
+
+
+# Event Grid's retry schedule (seconds after the previous try), then every 12 hours.
+EVENT_GRID_BACKOFF = (10, 30, 60, 300, 600, 1800, 3600, 10800, 21600)
+
+
+def _check_event_retries(c: AzureStackConfig) -> str:
+    """Some retry must come after the OCR lease and within the event's time to live:
+    otherwise an upload whose attempt died is dead-lettered instead of taken over."""
+    lease = ocr_lease_seconds()
+    waits = (*EVENT_GRID_BACKOFF, *[43200] * 30)[: c.event_max_delivery_attempts - 1]
+    retries_at = [sum(waits[: i + 1]) for i in range(len(waits))]
+    if any(lease < t <= c.event_ttl_minutes * 60 for t in retries_at):
+        return ""
+    first = next(i + 2 for i, t in enumerate(accumulate(EVENT_GRID_BACKOFF)) if t > lease)
+    minutes = -(-next(t for t in accumulate(EVENT_GRID_BACKOFF) if t > lease) // 60)
+    return (
+        f"mlops:eventMaxDeliveryAttempts ({c.event_max_delivery_attempts}) and "
+        f"mlops:eventTtlMinutes ({c.event_ttl_minutes}) leave no retry after the OCR "
+        f"lease ({lease} s), so an upload whose attempt died would be dead-lettered; "
+        f"use at least {first} attempts and {minutes} minutes."
+    )
+
+
 def _check_issuer(c: AzureStackConfig) -> str:
     if not c.auth_issuer or c.auth_issuer.startswith("https://"):
         return ""
@@ -134,4 +177,5 @@ _AZURE_CHECKS: tuple[Callable[[Any], str], ...] = (
     _within("ocr_max_instances", 1, 100),
     _within("event_max_delivery_attempts", 1, 30),
     _within("event_ttl_minutes", 1, 1440),
+    _check_event_retries,
 )

@@ -26,31 +26,19 @@ Example::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 from pulumi_azure_native import web
 
+from infra.azure.config import ocr_lease_seconds
 from infra.azure.foundation import Identity
 from infra.azure.roles import STORAGE_BLOB_DATA_OWNER, assign_role
 from infra.azure.storage_accounts import storage_account
 from infra.azure.workloads import Environment, app_settings, waits_for
 
 PLAN_SKUS = ("EP1", "EP2", "EP3")
-HOST_JSON = Path(__file__).resolve().parents[2] / "functions" / "azure" / "host.json"
-# The function's claim on a document outlasts host.json's functionTimeout by this much.
-LEASE_MARGIN = 60
-
-
-def function_timeout_seconds(host_json: Path = HOST_JSON) -> int:
-    """host.json's ``functionTimeout`` (``hh:mm:ss``), which the image ships."""
-    hours, minutes, seconds = map(
-        int, json.loads(host_json.read_text())["functionTimeout"].split(":")
-    )
-    return hours * 3600 + minutes * 60 + seconds
 
 
 @dataclass
@@ -138,7 +126,7 @@ class OcrFunction(pulumi.ComponentResource):
             **args.environment,
             "AZURE_CLIENT_ID": identity.client_id,
             # A retry may take a document over once the invocation is surely over.
-            "MLOPS_OCR_LEASE_SECONDS": str(function_timeout_seconds() + LEASE_MARGIN),
+            "MLOPS_OCR_LEASE_SECONDS": str(ocr_lease_seconds()),
         }
         function_app = web.WebApp(
             f"{name}-app",

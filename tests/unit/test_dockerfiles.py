@@ -403,7 +403,7 @@ def test_the_azure_function_image_runs_the_v2_app_with_tesseract():
 
 
 def test_the_function_host_json_is_a_v4_host_with_a_timeout():
-    from infra.azure.ocr_function import function_timeout_seconds
+    from infra.azure.config import function_timeout_seconds
 
     host = json.loads((REPO / "functions" / "azure" / "host.json").read_text())
     assert host["version"] == "2.0"

@@ -95,6 +95,10 @@ def test_required_settings_are_named_before_anything_is_created() -> None:
         ({"ocr_plan_sku": "Y1"}, "mlops:ocrPlanSku"),
         ({"mlflow_db_storage_gb": 20}, "mlops:mlflowDbStorageGb"),
         ({"app_image": "registry/app"}, "mlops:appImage"),
+        # Event Grid retries 10 s, 30 s, 1 min, 5 min, 10 min... after each try: the 6th
+        # delivery (16 min 40 s) is the first after the 11-minute lease.
+        ({"event_max_delivery_attempts": 5}, "use at least 6 attempts and 17 minutes"),
+        ({"event_ttl_minutes": 16}, "mlops:eventTtlMinutes (16)"),
     ],
 )
 def test_bad_values_are_refused_in_one_sentence(overrides: dict[str, Any], message: str) -> None:

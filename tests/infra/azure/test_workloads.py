@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.azure.ocr_function import function_timeout_seconds
+from infra.azure.config import function_timeout_seconds
 from infra.azure.secrets import SecretRef
 from infra.azure.training import COMMAND
 from infra.azure.workloads import container_env, waits_for
@@ -31,6 +31,23 @@ def test_the_app_scales_on_http_with_probes_and_multiple_revisions() -> None:
     assert set(probes) == {"Startup", "Readiness", "Liveness"}
     for probe in probes.values():
         assert probe["httpGet"] == {"path": "/livez", "port": 8000}
+
+
+def test_every_probe_is_within_what_container_apps_accepts() -> None:
+    # The API's limits (failureThreshold 1-10, initialDelaySeconds 1-60, periodSeconds and
+    # timeoutSeconds 1-240): the provider passes any integer and Azure refuses the app.
+    limits = {
+        "failureThreshold": 10,
+        "initialDelaySeconds": 60,
+        "periodSeconds": 240,
+        "timeoutSeconds": 240,
+    }
+    apps = of(default_stack(), "app:ContainerApp")
+    probes = [p for a in apps for c in a.inputs["template"]["containers"] for p in c["probes"]]
+    assert len(probes) >= 5
+    for probe in probes:
+        for key, most in limits.items():
+            assert 1 <= probe.get(key, 1) <= most, (probe, key)
 
 
 def test_the_ocr_function_uses_identity_based_host_storage() -> None:
