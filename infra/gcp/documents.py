@@ -15,18 +15,23 @@ delivery the service does not acknowledge with a 2xx is retried with exponential
 
 Dead letters: what Eventarc lets one configure on the trigger is only its retry policy
 (``max_attempts`` = 1, i.e. no retry, is the one other value it accepts). The dead-letter
-policy is a property of the Pub/Sub subscription, which Eventarc owns, so Pulumi cannot
-set it without fighting Eventarc. This component creates what the policy needs: the
-dead-letter topic, a pull subscription holding dead letters for ``dead_letter_retention``
-(a message published to a topic without subscriptions is lost), ``roles/pubsub.publisher``
-on the topic and ``roles/pubsub.subscriber`` on Eventarc's subscription for the Pub/Sub
-service agent (which moves the messages). One command then attaches the topic to the
-subscription exported as ``eventarc_subscription`` (README "Deploy to GCP")::
+policy is a property of the Pub/Sub subscription, which Eventarc owns and no Pulumi
+resource manages. This component creates what the policy needs: the dead-letter topic, a
+pull subscription holding dead letters for ``dead_letter_retention`` (a message published
+to a topic without subscriptions is lost), ``roles/pubsub.publisher`` on the topic and
+``roles/pubsub.subscriber`` on Eventarc's subscription for the Pub/Sub service agent
+(which moves the messages), and Token Creator on the trigger's account for that agent
+(it signs the push's OIDC token). Then a ``pulumi-command`` step runs, on the deploying
+machine, the one command that attaches the topic and sets the retry backoff (again
+whenever the trigger is replaced, since a new trigger gets a new subscription)::
 
     gcloud pubsub subscriptions update <eventarc_subscription> \\
-        --dead-letter-topic=<ocr_dead_letter_topic> --max-delivery-attempts=5
+        --dead-letter-topic=<ocr_dead_letter_topic> --max-delivery-attempts=10 \\
+        --min-retry-delay=30s --max-retry-delay=600s
 
-Re-run it when the trigger is replaced (a new trigger gets a new subscription).
+The backoff before a dead letter (30 s doubling to 600 s, nine retries: about 55 minutes)
+outlasts the OCR lease (the request timeout + 60 s), so a delivery whose attempt died
+is taken over before it is given up.
 
 Example::
 
@@ -42,7 +47,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-from pulumi_gcp import cloudrunv2, eventarc, organizations, projects, pubsub, storage
+from pulumi_command import local
+from pulumi_gcp import (
+    cloudrunv2,
+    eventarc,
+    organizations,
+    projects,
+    pubsub,
+    serviceaccount,
+    storage,
+)
 
 from infra.gcp.cloud_run import (
     INGRESS_INTERNAL,
@@ -64,6 +78,15 @@ USER_ROLE = "roles/storage.objectUser"
 NONCURRENT_DAYS = 7
 # The OCR function's claim on a document outlasts its request timeout by this much.
 LEASE_MARGIN = 60
+# Eventarc's subscription: deliveries before a dead letter, and the backoff between them.
+MAX_DELIVERY_ATTEMPTS = 10
+RETRY_DELAY_SECONDS = (30, 600)
+ATTACH_DEAD_LETTERS = (
+    'gcloud pubsub subscriptions update "$SUBSCRIPTION" --dead-letter-topic="$TOPIC"'
+    f" --max-delivery-attempts={MAX_DELIVERY_ATTEMPTS}"
+    f" --min-retry-delay={RETRY_DELAY_SECONDS[0]}s --max-retry-delay={RETRY_DELAY_SECONDS[1]}s"
+    " --quiet"
+)
 
 
 @dataclass
@@ -146,7 +169,8 @@ class Buckets(pulumi.ComponentResource):
                     {
                         "origins": cors_origins,
                         "methods": ["PUT"],
-                        "response_headers": ["Content-Type"],
+                        # The preflight must allow both headers the signed PUT carries.
+                        "response_headers": ["Content-Type", "x-goog-content-length-range"],
                         "max_age_seconds": 3600,
                     }
                 ]
@@ -222,6 +246,12 @@ class OcrPipeline(pulumi.ComponentResource):
         self._child = child_opts(self, opts)
 
         service = self._build_service()
+        number = organizations.get_project_output(
+            project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).number
+        self._pubsub_agent = number.apply(
+            lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
+        )
         trigger_member = pulumi.Output.concat("serviceAccount:", args.trigger_account)
         invokers = bind_invokers(
             name,
@@ -249,6 +279,16 @@ class OcrPipeline(pulumi.ComponentResource):
             member=gcs_agent.email_address.apply(lambda email: f"serviceAccount:{email}"),
             opts=self._child,
         )
+        # Pub/Sub signs each push's OIDC token as the trigger's account.
+        token_creator = serviceaccount.IAMMember(
+            f"{name}-pubsub-agent-token-creator",
+            service_account_id=pulumi.Output.concat(
+                "projects/", args.project, "/serviceAccounts/", args.trigger_account
+            ),
+            role="roles/iam.serviceAccountTokenCreator",
+            member=self._pubsub_agent,
+            opts=self._child,
+        )
         trigger = eventarc.Trigger(
             f"{name}-uploads",
             project=args.project,
@@ -263,7 +303,7 @@ class OcrPipeline(pulumi.ComponentResource):
             service_account=args.trigger_account,
             labels=args.labels,
             opts=self._child.merge(
-                pulumi.ResourceOptions(depends_on=[*invokers, receiver, publisher])
+                pulumi.ResourceOptions(depends_on=[*invokers, receiver, publisher, token_creator])
             ),
         )
         self.eventarc_subscription = trigger.transport.apply(_subscription)
@@ -320,12 +360,7 @@ class OcrPipeline(pulumi.ComponentResource):
 
     def _build_dead_letters(self) -> tuple[pubsub.Topic, pubsub.Subscription]:
         args = self._args
-        number = organizations.get_project_output(
-            project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
-        ).number
-        pubsub_agent = number.apply(
-            lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
-        )
+        pubsub_agent = self._pubsub_agent
         topic = pubsub.Topic(
             f"{self._name}-dead-letters",
             project=args.project,
@@ -343,7 +378,7 @@ class OcrPipeline(pulumi.ComponentResource):
             labels=args.labels,
             opts=self._child,
         )
-        pubsub.TopicIAMMember(
+        publisher = pubsub.TopicIAMMember(
             f"{self._name}-dead-letters-publisher",
             project=args.project,
             topic=topic.name,
@@ -351,13 +386,22 @@ class OcrPipeline(pulumi.ComponentResource):
             member=pubsub_agent,
             opts=self._child,
         )
-        pubsub.SubscriptionIAMMember(
+        subscriber = pubsub.SubscriptionIAMMember(
             f"{self._name}-eventarc-subscriber",
             project=args.project,
             subscription=self.eventarc_subscription,
             role="roles/pubsub.subscriber",
             member=pubsub_agent,
             opts=self._child,
+        )
+        # Eventarc owns the subscription: its dead-letter policy is set by gcloud, on the
+        # deploying machine, once the agent may move messages (re-run for a new one).
+        local.Command(
+            f"{self._name}-attach-dead-letters",
+            create=ATTACH_DEAD_LETTERS,
+            environment={"SUBSCRIPTION": self.eventarc_subscription, "TOPIC": topic.id},
+            triggers=[self.eventarc_subscription, topic.id],
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=[publisher, subscriber])),
         )
         return topic, hold
 

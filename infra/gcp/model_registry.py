@@ -187,6 +187,9 @@ class ModelRegistry(pulumi.ComponentResource):
             project=args.project,
             instance=instance.name,
             name=DB_NAME,
+            # MLflow's tables are owned by its user, whose connections may still be open:
+            # the database and user go with the instance rather than one by one.
+            deletion_policy="ABANDON",
             opts=self._child,
         )
         sql.User(
@@ -195,6 +198,7 @@ class ModelRegistry(pulumi.ComponentResource):
             instance=instance.name,
             name=DB_USER,
             password=password.result,
+            deletion_policy="ABANDON",  # Postgres refuses to drop a user who owns objects
             opts=self._child,
         )
         return instance
@@ -230,12 +234,13 @@ class ModelRegistry(pulumi.ComponentResource):
                     "resources": {"limits": limits(args.cpu, args.memory_mib)},
                     "envs": container_envs(environment),
                     "volume_mounts": [{"name": "cloudsql", "mount_path": SOCKET_DIR}],
-                    # The first start creates MLflow's tables: up to 5 minutes.
+                    # The first start creates MLflow's tables: up to 4 minutes, the
+                    # longest startup probe Cloud Run takes (threshold x period <= 240 s).
                     "startup_probe": {
                         "http_get": {"path": HEALTH_PATH, "port": MLFLOW_PORT},
                         "timeout_seconds": 5,
                         "period_seconds": 10,
-                        "failure_threshold": 30,
+                        "failure_threshold": 24,
                     },
                     "liveness_probe": {
                         "http_get": {"path": HEALTH_PATH, "port": MLFLOW_PORT},

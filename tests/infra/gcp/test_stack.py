@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,13 @@ def test_buckets_are_closed_to_the_public(any_stack: Stack) -> None:
         assert bucket.inputs["uniformBucketLevelAccess"] is True, bucket.name
 
 
+def test_browsers_may_put_to_signed_urls_with_the_headers_they_sign(default: Stack) -> None:
+    (cors,) = default.named("documents-uploads").inputs["cors"]
+    assert cors["methods"] == ["PUT"]
+    # A signed PUT carries both; the preflight must allow each (GCS answers with this list).
+    assert set(cors["responseHeaders"]) == {"Content-Type", "x-goog-content-length-range"}
+
+
 def test_uploads_are_versioned_and_expire(default: Stack) -> None:
     uploads = default.named("documents-uploads")
     assert uploads.inputs["versioning"] == {"enabled": True}
@@ -203,6 +211,10 @@ def test_trigger_account_and_agents_hold_what_delivery_needs(any_stack: Stack) -
     assert ("roles/run.invoker", member("trigger")) in bindings
     assert ("roles/eventarc.eventReceiver", member("trigger")) in bindings
     assert ("roles/pubsub.publisher", f"serviceAccount:{GCS_AGENT}") in bindings
+    # Pub/Sub signs each push's OIDC token as the trigger's account, and nothing more.
+    creator = "roles/iam.serviceAccountTokenCreator"
+    on_trigger = {(r, m) for a, r, m in account_bindings(any_stack) if a.endswith(sa("trigger"))}
+    assert on_trigger == {(creator, PUBSUB_AGENT)}
     ocr = service_named(any_stack, "ocr-")
     assert ocr.inputs["ingress"] == "INGRESS_TRAFFIC_INTERNAL_ONLY"
     # A retry takes a document over only once the request timeout has surely ended it.
@@ -229,6 +241,31 @@ def test_dead_letters_can_be_attached_to_eventarc_subscription(default: Stack) -
     assert subscriber["subscription"] == default.outputs["eventarc_subscription"]
     assert subscriber["role"] == "roles/pubsub.subscriber"
     assert subscriber["member"] == PUBSUB_AGENT
+
+
+def test_dead_letters_are_attached_by_gcloud_once_the_agent_may_move_them(default: Stack) -> None:
+    attach = default.one("command:local:Command")
+    inputs = reveal(attach.inputs)
+    assert inputs["environment"] == {
+        "SUBSCRIPTION": default.outputs["eventarc_subscription"],
+        "TOPIC": default.outputs["ocr_dead_letter_topic"],
+    }
+    assert inputs["triggers"] == [
+        default.outputs["eventarc_subscription"],
+        default.outputs["ocr_dead_letter_topic"],
+    ]
+    argv = shlex.split(inputs["create"])
+    assert argv[:4] == ["gcloud", "pubsub", "subscriptions", "update"]
+    flags = dict(a.split("=", 1) for a in argv[5:] if "=" in a)
+    assert flags["--dead-letter-topic"] == "$TOPIC" and argv[4] == "$SUBSCRIPTION"
+    # Before a dead letter, the backoff outlasts the OCR lease: a delivery whose attempt
+    # died is taken over, not given up.
+    first, most = (int(flags[f"--{k}-retry-delay"].rstrip("s")) for k in ("min", "max"))
+    retries = int(flags["--max-delivery-attempts"]) - 1
+    span = sum(min(first * 2**i, most) for i in range(retries))
+    ocr = reveal(service_named(default, "ocr-").inputs["template"])
+    lease = {e["name"]: e.get("value") for e in ocr["containers"][0]["envs"]}
+    assert span > int(lease["MLOPS_OCR_LEASE_SECONDS"])
 
 
 # -- records -------------------------------------------------------------------------------
@@ -345,11 +382,19 @@ def test_app_may_start_the_training_job_and_nothing_more(default: Stack) -> None
     assert job["containers"][0]["args"][0] == "train"
 
 
+def account_bindings(s: Stack) -> set[tuple[str, str, str]]:
+    """(account, role, member) of every binding on a service account itself."""
+    found = set()
+    for resource in s.of_type("gcp:serviceaccount/iAMMember:IAMMember"):
+        inputs = reveal(resource.inputs)
+        found.add((inputs["serviceAccountId"], inputs["role"], inputs["member"]))
+    return found
+
+
 def test_app_signs_upload_urls_as_itself(default: Stack) -> None:
-    signer = reveal(default.one("gcp:serviceaccount/iAMMember:IAMMember").inputs)
-    assert signer["role"] == "roles/iam.serviceAccountTokenCreator"
-    assert signer["member"] == member("app")
-    assert signer["serviceAccountId"].endswith(sa("app"))
+    creator = "roles/iam.serviceAccountTokenCreator"
+    on_app = {(r, m) for a, r, m in account_bindings(default) if a.endswith(sa("app"))}
+    assert on_app == {(creator, member("app"))}
 
 
 # -- model registry ----------------------------------------------------------------------
@@ -366,6 +411,12 @@ def test_in_stack_mlflow_is_internal_on_cloud_sql(default: Stack) -> None:
     assert "secretKeyRef" in values["PGPASSWORD"]  # by reference, not a value
     assert "gs://${ARTIFACTS_BUCKET}/mlflow" in template["containers"][0]["args"][0]
     assert reveal(instance.inputs["settings"])["connectorEnforcement"] == "REQUIRED"
+    # MLflow's user owns its tables: both go with the instance, not one by one.
+    for kind in ("gcp:sql/database:Database", "gcp:sql/user:User"):
+        assert default.one(kind).inputs["deletionPolicy"] == "ABANDON", kind
+    # Cloud Run takes a startup probe of at most 240 s (threshold x period).
+    probe = template["containers"][0]["startupProbe"]
+    assert probe["failureThreshold"] * probe["periodSeconds"] <= 240
     # Clients reach the internal service through the VPC.
     for workload in workloads(default):
         inner = reveal(workload.inputs["template"])
