@@ -51,6 +51,7 @@ class AzureStackConfig(CloudStackConfig):
     apim_publisher_name: str = "mlops-multicloud"
     apim_rate_limit_calls: int = 100
     apim_rate_limit_seconds: int = 60
+    apim_concurrent_per_caller: int = 10
     # Tokens the gateway and the app accept. Empty issuer: Entra ID v2 of the tenant.
     auth_issuer: str = ""
     # Comma-separated; the API app registration's client id (v2 tokens carry it as aud).
@@ -169,6 +170,7 @@ _AZURE_CHECKS: tuple[Callable[[Any], str], ...] = (
     _within("training_timeout_minutes", 5, 1440),
     _within("apim_rate_limit_calls", 1, 1_000_000),
     _within("apim_rate_limit_seconds", 1, 300),
+    _within("apim_concurrent_per_caller", 1, 1000),
     _check_issuer,
     _one_of("acr_sku", ACR_SKUS),
     _one_of("mlflow_db_storage_gb", POSTGRES_STORAGE_GB),

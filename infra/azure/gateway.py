@@ -7,11 +7,14 @@ audience from config; Entra ID of the tenant by default). The app checks the sam
 again: its ingress is public (Consumption APIM has no fixed outbound address to allow),
 and its admin routes read the token's roles.
 
-Rate limit: the Consumption tier offers ``rate-limit``, which counts per APIM
-subscription, but not ``rate-limit-by-key`` (per caller). Callers here present a token,
-not a subscription key, so the ``rate-limit`` below is a guard for the API as a whole,
-not a per-user quota; a tier with ``rate-limit-by-key`` (Basic v2 and up) could key it
-on the token's subject.
+Throttling: the Consumption tier has no ``rate-limit-by-key`` (per caller), and its
+``rate-limit`` counts per APIM subscription, which callers holding tokens rather than
+subscription keys do not have; how it counts keyless calls is not documented, so it is
+kept as a ceiling for the API as a whole, not relied on. What works per caller on every
+tier is ``limit-concurrency`` with a key expression: the backend section forwards at most
+``concurrent_per_caller`` requests of one client address at a time, and answers 429 to
+the rest. A tier with ``rate-limit-by-key`` (Basic v2 and up) could key a rate on the
+token's subject instead.
 
 Example::
 
@@ -56,8 +59,11 @@ def jwt_policy(issuer: str, audiences: Sequence[str]) -> str:
     )
 
 
-def api_policy(calls: int, renewal_seconds: int, cors_origins: Sequence[str]) -> str:
-    """The API-wide policy: CORS (when origins are given) and the rate limit."""
+def api_policy(
+    calls: int, renewal_seconds: int, cors_origins: Sequence[str], concurrent_per_caller: int
+) -> str:
+    """The API-wide policy: CORS (when origins are given), the rate limit, and at most
+    ``concurrent_per_caller`` requests in flight per client address."""
     cors = ""
     if cors_origins:
         origins = "".join(f"<origin>{escape(o)}</origin>" for o in cors_origins)
@@ -72,7 +78,11 @@ def api_policy(calls: int, renewal_seconds: int, cors_origins: Sequence[str]) ->
         "<policies><inbound><base />"
         f"{cors}"
         f'<rate-limit calls="{calls}" renewal-period="{renewal_seconds}" />'
-        "</inbound><backend><base /></backend><outbound><base /></outbound>"
+        "</inbound><backend>"
+        '<limit-concurrency key="@(context.Request.IpAddress)" '
+        f'max-count="{concurrent_per_caller}">'
+        "<forward-request /></limit-concurrency>"
+        "</backend><outbound><base /></outbound>"
         "<on-error><base /></on-error></policies>"
     )
 
@@ -90,6 +100,7 @@ class GatewayArgs:
     operations: Sequence[Operation] = field(default_factory=load_operations)
     rate_limit_calls: int = 100
     rate_limit_seconds: int = 60
+    concurrent_per_caller: int = 10
     cors_origins: Sequence[str] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -100,6 +111,8 @@ class GatewayArgs:
             raise ValueError(
                 f"rate_limit_calls must be >= 1 and rate_limit_seconds 1-{MAX_RENEWAL_SECONDS}"
             )
+        if self.concurrent_per_caller < 1:
+            raise ValueError("concurrent_per_caller must be >= 1")
         keys = [op.key for op in self.operations]
         if len(set(keys)) != len(keys):
             raise ValueError("operations must be unique by method and path")
@@ -150,7 +163,12 @@ class Gateway(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             policy_id="policy",
             format="rawxml",
-            value=api_policy(args.rate_limit_calls, args.rate_limit_seconds, args.cors_origins),
+            value=api_policy(
+                args.rate_limit_calls,
+                args.rate_limit_seconds,
+                args.cors_origins,
+                args.concurrent_per_caller,
+            ),
             opts=after_api,
         )
         protected = pulumi.Output.all(args.issuer, args.audiences).apply(

@@ -267,6 +267,7 @@ def azure_program(c: AzureStackConfig) -> None:
             publisher_name=c.apim_publisher_name,
             rate_limit_calls=c.apim_rate_limit_calls,
             rate_limit_seconds=c.apim_rate_limit_seconds,
+            concurrent_per_caller=c.apim_concurrent_per_caller,
             cors_origins=c.cors_origins,
             tags=tags,
         ),

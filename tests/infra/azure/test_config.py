@@ -91,6 +91,7 @@ def test_required_settings_are_named_before_anything_is_created() -> None:
         ({"app_min_replicas": 5, "app_max_replicas": 2}, "mlops:appMinReplicas (5)"),
         ({"log_retention_days": 14}, "mlops:logRetentionDays"),
         ({"apim_rate_limit_seconds": 600}, "mlops:apimRateLimitSeconds"),
+        ({"apim_concurrent_per_caller": 0}, "mlops:apimConcurrentPerCaller"),
         ({"auth_issuer": "login.example.com"}, "mlops:authIssuer"),
         ({"ocr_plan_sku": "Y1"}, "mlops:ocrPlanSku"),
         ({"mlflow_db_storage_gb": 20}, "mlops:mlflowDbStorageGb"),

@@ -111,6 +111,12 @@ def test_the_api_is_rate_limited_and_fronts_the_app() -> None:
     limit = policy.find("./inbound/rate-limit")
     assert limit is not None
     assert (limit.get("calls"), limit.get("renewal-period")) == ("100", "60")
+    # Per caller, on Consumption: at most N requests of one address forwarded at a time.
+    (guard,) = policy.findall("./backend/limit-concurrency")
+    assert guard.get("key") == "@(context.Request.IpAddress)"
+    assert guard.get("max-count") == "10"
+    assert [child.tag for child in guard] == ["forward-request"]
+    assert policy.find("./backend/base") is None  # the forward is the guarded one
     cors = policy.find("./inbound/cors")
     assert cors is None  # no corsOrigins in this stack
 
