@@ -246,9 +246,9 @@ class OcrPipeline(pulumi.ComponentResource):
         self._child = child_opts(self, opts)
 
         service = self._build_service()
-        number = organizations.get_project_output(
-            project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
-        ).number
+        # Lookups wait for the enabled APIs too (on a new project they would fail first).
+        after_apis = pulumi.InvokeOutputOptions(parent=self, depends_on=self._child.depends_on)
+        number = organizations.get_project_output(project_id=args.project, opts=after_apis).number
         self._pubsub_agent = number.apply(
             lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
         )
@@ -270,7 +270,7 @@ class OcrPipeline(pulumi.ComponentResource):
         )
         # Storage triggers publish through Pub/Sub as the project's GCS service agent.
         gcs_agent = storage.get_project_service_account_output(
-            project=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
+            project=args.project, opts=after_apis
         )
         publisher = projects.IAMMember(
             f"{name}-gcs-agent-publisher",
