@@ -93,7 +93,7 @@ class DocumentRecords(Protocol):
         """Hand a claim back after a transient failure: a ``processing`` record still
         held by claim number ``attempt`` returns to ``pending``, that attempt uncounted,
         so the next delivery claims it at once instead of waiting out the lease. False
-        when the record moved on (finished, or claimed again after the lease)."""
+        when the record moved on (finished, or claimed again after the lease) or is absent."""
         ...
 
     def complete(

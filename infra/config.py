@@ -25,6 +25,9 @@ from infra.aws.service import COMPUTE_MODES, validate_fargate_size
 
 NAMESPACE = "mlops"
 CLOUDS = ("aws", "azure", "gcp")
+# An OCR function's claim on a document (MLOPS_OCR_LEASE_SECONDS) outlasts the platform's
+# invocation timeout by this much, so a retry takes over only an attempt surely ended.
+OCR_LEASE_MARGIN_SECONDS = 60
 # The retention periods CloudWatch Logs accepts.
 LOG_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,

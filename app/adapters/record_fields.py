@@ -60,6 +60,17 @@ def claimed_fields(
     }
 
 
+def released_fields(*, attempt: int, lease_until: object, updated_at: object) -> dict[str, Any]:
+    """What handing claim number ``attempt`` back changes: ``pending`` again, that attempt
+    uncounted (``lease_until`` is the store's "no lease")."""
+    return {
+        "status": DocumentStatus.PENDING.value,
+        "lease_until": lease_until,
+        "attempts": attempt - 1,
+        "updated_at": updated_at,
+    }
+
+
 def completed_fields(
     *, text: str, language: str, prediction: DocumentPrediction, size: int | None
 ) -> dict[str, Any]:

@@ -34,6 +34,17 @@ def claimable(status: DocumentStatus | str, lease_until: _Time | None, now: _Tim
     return status is DocumentStatus.PROCESSING and (lease_until is None or lease_until < now)
 
 
+def held_by(status: DocumentStatus | str, attempts: int, attempt: int) -> bool:
+    """Whether claim number ``attempt`` still holds a record: it is processing under that
+    claim, not finished and not claimed again once its lease ran out.
+
+    Example::
+
+        held_by("processing", attempts=2, attempt=1)   # False: a later claim took it
+    """
+    return DocumentStatus(status) is DocumentStatus.PROCESSING and attempts == attempt
+
+
 @dataclass(frozen=True)
 class DocumentUploaded:
     """The one event every cloud's upload notification is translated into."""

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from infra.azure.sizes import size_problem
-from infra.config import CloudStackConfig, _check_images, _one_of, _within, config_key
+from infra.config import (
+    OCR_LEASE_MARGIN_SECONDS,
+    CloudStackConfig,
+    _check_images,
+    _one_of,
+    _within,
+    config_key,
+)
 
 OCR_PLAN_SKUS = ("EP1", "EP2", "EP3")
 ACR_SKUS = ("Basic", "Standard", "Premium")
@@ -112,8 +119,6 @@ def _check_replicas(c: AzureStackConfig) -> str:
 
 
 HOST_JSON = Path(__file__).resolve().parents[2] / "functions" / "azure" / "host.json"
-# The OCR function's claim on a document outlasts host.json's functionTimeout by this much.
-LEASE_MARGIN = 60
 
 
 def function_timeout_seconds(host_json: Path = HOST_JSON) -> int:
@@ -126,7 +131,7 @@ def function_timeout_seconds(host_json: Path = HOST_JSON) -> int:
 def ocr_lease_seconds() -> int:
     """``MLOPS_OCR_LEASE_SECONDS`` of the OCR function: a retry may take a document over
     once the invocation that held it has surely timed out."""
-    return function_timeout_seconds() + LEASE_MARGIN
+    return function_timeout_seconds() + OCR_LEASE_MARGIN_SECONDS
 
 
 # Event Grid's retry schedule (seconds after the previous try), then every 12 hours.

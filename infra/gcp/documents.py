@@ -58,6 +58,7 @@ from pulumi_gcp import (
     storage,
 )
 
+from infra.config import OCR_LEASE_MARGIN_SECONDS
 from infra.gcp.cloud_run import (
     INGRESS_INTERNAL,
     VpcEgress,
@@ -76,8 +77,6 @@ READER_ROLE = "roles/storage.objectViewer"
 CREATOR_ROLE = "roles/storage.objectCreator"
 USER_ROLE = "roles/storage.objectUser"
 NONCURRENT_DAYS = 7
-# The OCR function's claim on a document outlasts its request timeout by this much.
-LEASE_MARGIN = 60
 # Eventarc's subscription: deliveries before a dead letter, and the backoff between them.
 MAX_DELIVERY_ATTEMPTS = 10
 RETRY_DELAY_SECONDS = (30, 600)
@@ -340,7 +339,9 @@ class OcrPipeline(pulumi.ComponentResource):
                         {
                             **args.environment,
                             # A retry may take a document over once the request is surely over.
-                            "MLOPS_OCR_LEASE_SECONDS": str(args.timeout_seconds + LEASE_MARGIN),
+                            "MLOPS_OCR_LEASE_SECONDS": str(
+                                args.timeout_seconds + OCR_LEASE_MARGIN_SECONDS
+                            ),
                         }
                     ),
                 }

@@ -91,6 +91,7 @@ def test_release_leaves_a_later_claim_and_a_finished_record_alone(records):
     records.complete("d1", text="Facture", language="fr", prediction=PREDICTION)
     assert records.release("d1", attempt=2) is False
     assert records.get("d1").status is DocumentStatus.DONE
+    assert records.release("nope", attempt=1) is False
 
 
 def test_a_finished_document_is_never_claimed_again(records):

@@ -39,6 +39,7 @@ from app.adapters.record_fields import (
     completed_fields,
     failed_fields,
     new_record_fields,
+    released_fields,
     to_document_record,
     to_feedback,
     to_prediction_record,
@@ -52,6 +53,7 @@ from app.domain.documents import (
     NewDocument,
     StorageUnavailableError,
     claimable,
+    held_by,
 )
 from app.domain.feedback import Feedback
 from app.domain.predictions import PredictionNotFoundError, PredictionRecord
@@ -211,14 +213,12 @@ class CosmosDocumentRecords(_Container):
 
     def release(self, document_id: str, *, attempt: int) -> bool:
         for _ in range(_ATTEMPTS):
-            item = self._item(document_id)
-            if item["status"] != DocumentStatus.PROCESSING.value or item["attempts"] != attempt:
+            with _transient_errors(f"records/{document_id}"):
+                item = self._read(document_id, document_id)
+            if item is None or not held_by(item["status"], item["attempts"], attempt):
                 return False  # finished, or claimed again after the lease
             item.update(
-                status=DocumentStatus.PENDING.value,
-                lease_until=0,
-                attempts=attempt - 1,
-                updated_at=_now().isoformat(),
+                released_fields(attempt=attempt, lease_until=0, updated_at=_now().isoformat())
             )
             if self._replace(item) is not None:
                 return True

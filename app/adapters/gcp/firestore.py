@@ -45,6 +45,7 @@ from app.adapters.record_fields import (
     completed_fields,
     failed_fields,
     new_record_fields,
+    released_fields,
     to_document_record,
     to_feedback,
     to_prediction_record,
@@ -58,6 +59,7 @@ from app.domain.documents import (
     NewDocument,
     StorageUnavailableError,
     claimable,
+    held_by,
 )
 from app.domain.feedback import Feedback
 from app.domain.predictions import PredictionNotFoundError, PredictionRecord
@@ -208,17 +210,9 @@ class FirestoreDocumentRecords(_Collections):
             for _ in range(MAX_ATTEMPTS):
                 snapshot = ref.get()
                 item = fields_of(snapshot)
-                if (
-                    item.get("status") != DocumentStatus.PROCESSING.value
-                    or item.get("attempts") != attempt
-                ):
+                if not item or not held_by(item["status"], item.get("attempts", 0), attempt):
                     return False  # finished, or claimed again after the lease
-                fields = {
-                    "status": DocumentStatus.PENDING.value,
-                    "lease_until": None,
-                    "attempts": attempt - 1,
-                    "updated_at": _now(),
-                }
+                fields = released_fields(attempt=attempt, lease_until=None, updated_at=_now())
                 if self._write_if_unchanged(ref, snapshot, fields):
                     return True
         raise StorageUnavailableError(

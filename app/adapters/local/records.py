@@ -95,19 +95,29 @@ class SqliteDocumentRecords:
         return self.get(document_id) if claimed else None
 
     def release(self, document_id: str, *, attempt: int) -> bool:
+        # Only while claim number ``attempt`` holds it; that attempt is not counted.
+        moved = self._back_to_pending(
+            "id = ? AND attempts = ?", (document_id, attempt), uncount=True
+        )
+        return moved == 1
+
+    def _back_to_pending(
+        self, where: str, values: tuple[object, ...], *, uncount: bool = False
+    ) -> int:
+        """Move ``processing`` records matching ``where`` to ``pending``; how many moved."""
+        attempts = ", attempts = attempts - 1" if uncount else ""
         with self.db.connect() as conn:
             cursor = conn.execute(
-                "UPDATE documents SET status = ?, lease_until = NULL, attempts = attempts - 1,"
-                " updated_at = ? WHERE id = ? AND status = ? AND attempts = ?",
+                f"UPDATE documents SET status = ?, lease_until = NULL, updated_at = ?{attempts}"
+                f" WHERE status = ? AND {where}",
                 (
                     DocumentStatus.PENDING.value,
                     _now().isoformat(),
-                    document_id,
                     DocumentStatus.PROCESSING.value,
-                    attempt,
+                    *values,
                 ),
             )
-        return cursor.rowcount == 1
+        return cursor.rowcount
 
     def _finish(self, document_id: str, sets: str, values: tuple[object, ...]) -> DocumentRecord:
         with self.db.connect() as conn:
@@ -160,19 +170,7 @@ class SqliteDocumentRecords:
         return [_to_record(row) for row in rows]
 
     def requeue_stuck(self, *, older_than_seconds: float) -> int:
-        cutoff = time.time() - older_than_seconds
-        with self.db.connect() as conn:
-            cursor = conn.execute(
-                "UPDATE documents SET status = ?, lease_until = NULL, updated_at = ?"
-                " WHERE status = ? AND claimed_at <= ?",
-                (
-                    DocumentStatus.PENDING.value,
-                    _now().isoformat(),
-                    DocumentStatus.PROCESSING.value,
-                    cutoff,
-                ),
-            )
-        return cursor.rowcount
+        return self._back_to_pending("claimed_at <= ?", (time.time() - older_than_seconds,))
 
 
 class SqliteFeedbackStore:
