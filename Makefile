@@ -38,6 +38,7 @@ $(STAMP): pyproject.toml
 lint: install
 	$(VENV)/bin/ruff check app functions infra tests bench ops
 	$(VENV)/bin/ruff format --check app functions infra tests bench ops
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 check-ops: install

@@ -18,11 +18,11 @@ if TYPE_CHECKING:
         NewDocument,
         PresignedUpload,
     )
+    from app.domain.drift import ReferenceProfile
     from app.domain.feedback import Feedback
     from app.domain.jobs import TrainingJob, TrainingJobRequest
     from app.domain.models import ModelVersionInfo
     from app.domain.predictions import ModelRef, Prediction, PredictionRecord
-    from app.services.drift import ReferenceProfile
 
 
 @runtime_checkable

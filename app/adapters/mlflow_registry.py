@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.adapters.artifacts import fetch, load_sklearn_model
 from app.adapters.mlflow_rest import MlflowRestClient
-from app.domain.models import ModelNotFoundError, ModelVersionInfo
+from app.domain.drift import ReferenceProfile
+from app.domain.models import ArtifactNotFoundError, ModelNotFoundError, ModelVersionInfo
 from app.domain.predictions import ModelRef
-from app.model.artifacts import ArtifactNotFoundError, fetch, load_sklearn_model
 from app.model.compiled import COMPILED_DIR, COMPILED_JSON, COMPILED_NPZ, CompiledModel
 from app.model.serving import SklearnClassifier
-from app.services.drift import ReferenceProfile
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,10 @@ class ModelNotFoundError(Exception):
     """No model version answers to the name/alias asked for."""
 
 
+class ArtifactNotFoundError(Exception):
+    """A model file the registry points at is not in the artifact store."""
+
+
 class ModelLoadError(Exception):
     """A registered version could not be loaded; the serving model did not change."""
 

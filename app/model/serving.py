@@ -10,7 +10,7 @@ from app.model.compiled import CompiledModel, compile_estimator
 from app.model.estimator import TEXT_COLUMN
 
 if TYPE_CHECKING:
-    from app.services.drift import ReferenceProfile
+    from app.domain.drift import ReferenceProfile
 
 Proba = Callable[[list[str]], Any]
 

@@ -15,15 +15,15 @@ import math
 import re
 import threading
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from app.domain.drift import OOV_EDGES, ReferenceProfile
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # A share of 0 would make PSI infinite; this floor keeps one empty bin finite.
 _EPSILON = 1e-4
 VOCABULARY_SIZE = 5000
-OOV_EDGES = (0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 def words(text: str) -> list[str]:
@@ -60,39 +60,6 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
         e, a = max(e, _EPSILON), max(a, _EPSILON)
         total += (a - e) * math.log(a / e)
     return round(total, 6)
-
-
-@dataclass(frozen=True)
-class ReferenceProfile:
-    """What the training inputs looked like, saved next to the model in the registry."""
-
-    label_shares: dict[str, float]
-    length_edges: tuple[float, ...]
-    length_shares: tuple[float, ...]
-    oov_shares: tuple[float, ...]
-    vocabulary: frozenset[str] = field(repr=False)
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "label_shares": self.label_shares,
-            "length_edges": list(self.length_edges),
-            "length_shares": list(self.length_shares),
-            "oov_edges": list(OOV_EDGES),
-            "oov_shares": list(self.oov_shares),
-            "vocabulary": sorted(self.vocabulary),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ReferenceProfile:
-        if list(data.get("oov_edges", OOV_EDGES)) != list(OOV_EDGES):
-            raise ValueError("profile was written with other OOV bins")
-        return cls(
-            label_shares={str(k): float(v) for k, v in data["label_shares"].items()},
-            length_edges=tuple(float(e) for e in data["length_edges"]),
-            length_shares=tuple(float(s) for s in data["length_shares"]),
-            oov_shares=tuple(float(s) for s in data["oov_shares"]),
-            vocabulary=frozenset(str(w) for w in data["vocabulary"]),
-        )
 
 
 def build_profile(texts: Sequence[str], labels: Sequence[str]) -> ReferenceProfile:

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from app.domain.drift import ReferenceProfile
 from app.domain.predictions import ModelRef
 from app.ports import FeedbackStore
-from app.services.drift import DriftReport, DriftWindow, ReferenceProfile
+from app.services.drift import DriftReport, DriftWindow
 from app.services.model_holder import ModelHolder, ModelUnavailableError
 
 

@@ -233,7 +233,7 @@ def parse_blob_uri(uri: str) -> BlobLocation:
 
 
 def _download(service: BlobServiceClient, uri: str, dest: Path) -> Path:
-    from app.model.artifacts import ArtifactNotFoundError
+    from app.domain.models import ArtifactNotFoundError
 
     location = parse_blob_uri(uri)
     if location.account != service.account_name:

@@ -21,7 +21,7 @@ from app.domain.documents import (
     StorageUnavailableError,
     check_object_key,
 )
-from app.model.artifacts import ArtifactNotFoundError
+from app.domain.models import ArtifactNotFoundError
 
 if TYPE_CHECKING:
     from google.cloud import storage

@@ -20,7 +20,7 @@ import requests
 
 from app.adapters.azure.blob import BlobLocation, BlobObjectStore, parse_blob_uri, service_client
 from app.domain.documents import ObjectNotFoundError, StorageUnavailableError
-from app.model.artifacts import ArtifactNotFoundError
+from app.domain.models import ArtifactNotFoundError
 from tests.cloud.azure.azurite import ACCOUNT_KEY, Azurite
 from tests.cloud.azure.factories import blob_store
 
@@ -127,7 +127,7 @@ def test_an_absent_artifact_raises_the_model_error(store, artifacts, tmp_path):
 def test_the_model_loader_reads_wasbs_uris_from_the_configured_storage(
     azurite_env, artifacts, tmp_path
 ):
-    from app.model.artifacts import fetch
+    from app.adapters.artifacts import fetch
 
     # No store at hand: the account of the URI, here the emulator AZURE_STORAGE_CONNECTION_STRING
     # names (the variable MLflow writes artifacts with).

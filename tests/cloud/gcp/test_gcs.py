@@ -23,7 +23,7 @@ from google.auth import credentials as auth_credentials
 
 from app.adapters.gcp.gcs import GcsObjectStore, download_artifact
 from app.domain.documents import StorageUnavailableError
-from app.model.artifacts import ArtifactNotFoundError
+from app.domain.models import ArtifactNotFoundError
 from tests.cloud.gcp.factories import TEST_SERVICE_ACCOUNT, gcs_store, signing_credentials
 
 RUNTIME_ACCOUNT = "ocr-runtime@test.iam.gserviceaccount.com"

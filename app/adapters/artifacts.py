@@ -17,9 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-
-class ArtifactNotFoundError(Exception):
-    pass
+from app.domain.models import ArtifactNotFoundError
 
 
 def fetch(uri: str, dest: Path) -> Path:
