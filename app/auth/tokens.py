@@ -113,9 +113,14 @@ class TokenVerifier:
         claims = self._decode(token)
         self._check_audience(claims)
         token_use = claims.get("token_use")
-        if token_use is not None and token_use not in _TOKEN_USES:
+        if token_use is not None and (
+            not isinstance(token_use, str) or token_use not in _TOKEN_USES
+        ):
             raise InvalidTokenError(f"A {token_use!r} token cannot be used to call this API.")
-        return Principal(subject=str(claims["sub"]), is_admin=self._is_admin(claims))
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise InvalidTokenError("The token's 'sub' claim must be a non-empty string.")
+        return Principal(subject=subject, is_admin=self._is_admin(claims))
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
@@ -156,20 +161,34 @@ class TokenVerifier:
 
     def _check_audience(self, claims: Mapping[str, Any]) -> None:
         # ID tokens name the client in `aud`; Cognito access tokens in `client_id`.
-        audience = claims.get("aud")
-        if audience is not None:
-            names = {audience} if isinstance(audience, str) else set(audience)
-        elif "client_id" in claims:
-            names = {claims["client_id"]}
+        if claims.get("aud") is not None:
+            names = _strings(claims, "aud")
+        elif claims.get("client_id") is not None:
+            names = _strings(claims, "client_id", several=False)
         else:
-            names = set()
+            names = frozenset()
         if not names & set(self.policy.audiences):
             raise InvalidTokenError("The token was issued for another application (audience).")
 
     def _is_admin(self, claims: Mapping[str, Any]) -> bool:
         for name in self.policy.group_claims:
             value = claims.get(name)
-            groups = value.replace(",", " ").split() if isinstance(value, str) else value
-            if isinstance(groups, list | tuple) and self.policy.admin_group in groups:
+            if value is None:
+                continue
+            if isinstance(value, str):
+                value = value.replace(",", " ").split()
+            if self.policy.admin_group in _strings({name: value}, name):
                 return True
         return False
+
+
+def _strings(claims: Mapping[str, Any], name: str, *, several: bool = True) -> frozenset[str]:
+    """A claim that must be a string (or, when ``several``, a list of strings) as a set;
+    any other JSON type, even under a valid signature, is the caller's error (401)."""
+    value = claims[name]
+    if isinstance(value, str):
+        return frozenset((value,))
+    if several and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return frozenset(value)
+    shape = "a string or a list of strings" if several else "a string"
+    raise InvalidTokenError(f"The token's {name!r} claim must be {shape}.")

@@ -231,3 +231,29 @@ def test_liveness_answers_without_a_model_or_a_token(tmp_path):
         assert c.get("/health").status_code == 503
         assert c.get("/livez").json() == {"status": "alive"}
         assert "/livez" not in c.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": 5},
+        {"aud": [5, None]},
+        {"aud": {"client": CLIENT}},
+        {"client_id": {"nested": "dict"}},
+        {"client_id": ["a", "list"]},
+        {"token_use": ["access"]},
+        {"token_use": {"k": 1}},
+        {"sub": {"nested": "dict"}},
+        {"sub": 42},
+        {"cognito:groups": {"admin": True}},
+        {"cognito:groups": [["admin"]]},
+        {"roles": 7},
+    ],
+    ids=repr,
+)
+def test_a_signed_token_with_claims_of_unexpected_types_is_401(client, claims):
+    """A token signed by the trusted issuer may still carry claims of any JSON type;
+    none of them may turn into a 500."""
+    answer = call(client, token(**claims))
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"]["code"] == "unauthorized"
