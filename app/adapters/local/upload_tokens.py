@@ -13,12 +13,15 @@ import contextlib
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.domain.documents import InvalidObjectKeyError, check_object_key
 
 
 class InvalidUploadTokenError(Exception):
@@ -99,6 +102,14 @@ class UploadSigner:
             grant = UploadGrant(str(body["k"]), str(body["t"]), int(body["m"]), float(body["e"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidUploadTokenError("it cannot be read") from exc
+        # Checked even under a valid signature: a key that leaked, or a signer bug, must
+        # not turn into a write outside the uploads or a grant that never expires.
+        try:
+            check_object_key(grant.key)
+        except InvalidObjectKeyError as exc:
+            raise InvalidUploadTokenError("it names no valid object") from exc
+        if not math.isfinite(grant.expires_at) or grant.max_bytes <= 0:
+            raise InvalidUploadTokenError("it cannot be read")
         if grant.expires_at < (time.time() if now is None else now):
             raise InvalidUploadTokenError("it has expired")
         return grant

@@ -111,3 +111,40 @@ def test_the_upload_route_needs_no_bearer_token_but_upload_url_does(tmp_path):
         ).json()
         sent = client.put(body["url"], content=text_png_bytes(), headers=body["headers"])
         assert sent.status_code == 204
+
+
+def _resigned(client, **fields):
+    """A token signed with this server's own key whose fields were chosen by hand:
+    what someone holding the key (or a bug in the signer) could produce."""
+    from app.adapters.local.upload_tokens import UploadGrant
+
+    signer = client.app.state.container.adapters.objects.signer
+    grant = {
+        "key": "uploads/x",
+        "content_type": "image/png",
+        "max_bytes": 10_000,
+        "expires_at": 4e9,
+    }
+    return signer.sign(UploadGrant(**{**grant, **fields}))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"key": "../../x"},
+        {"key": "uploads/../../etc/passwd"},
+        {"key": "/abs"},
+        {"expires_at": float("nan")},
+        {"expires_at": float("inf")},
+        {"max_bytes": -1},
+    ],
+    ids=repr,
+)
+def test_a_signed_token_with_impossible_fields_is_403(client, fields):
+    sent = client.put(
+        f"/v1/uploads/{_resigned(client, **fields)}",
+        content=text_png_bytes(),
+        headers={"Content-Type": "image/png"},
+    )
+    assert sent.status_code == 403, sent.text
+    assert "ask for a new one" in sent.json()["error"]["message"]
