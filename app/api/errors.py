@@ -133,7 +133,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error on %s %s", request.method, _logged_path(request))
         return error_response(
             500, "The server hit an unexpected error; try again later.", "internal_error"
         )
+
+
+def _logged_path(request: Request) -> str:
+    """The route's template (``/v1/uploads/{token}``), not the path: a path may carry a
+    credential (a signed upload token) that must not reach the logs."""
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None)
+    return template if isinstance(template, str) else "(no route)"

@@ -4,6 +4,7 @@ stands in for the cloud's presigned URL, and the upload is then processed."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.e2e.conftest import wait_for_document
 from tests.unit.api.test_hostile_uploads import text_png_bytes
@@ -148,3 +149,20 @@ def test_a_signed_token_with_impossible_fields_is_403(client, fields):
     )
     assert sent.status_code == 403, sent.text
     assert "ask for a new one" in sent.json()["error"]["message"]
+
+
+def test_a_500_on_an_upload_url_does_not_log_its_token(client, monkeypatch, caplog):
+    body = ask(client).json()
+    token = body["url"].rsplit("/", 1)[-1]
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(client.app.state.container.documents, "receive_direct", broken)
+    server_side = TestClient(client.app, raise_server_exceptions=False)
+    with caplog.at_level("INFO", logger="app"):
+        sent = server_side.put(body["url"], content=text_png_bytes(), headers=body["headers"])
+    assert sent.status_code == 500
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("app"))
+    assert "/v1/uploads/{token}" in logged
+    assert token not in logged
