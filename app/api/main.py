@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from app.api.auth import build_authenticator
 from app.api.errors import install_error_handlers
-from app.api.limits import BodySizeLimit
+from app.api.limits import BodySizeLimit, HeaderSizeLimit
 from app.api.routes import (
     documents,
     health,
@@ -122,4 +122,5 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app, include_in_schema=False
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes + _MULTIPART_OVERHEAD)
+    app.add_middleware(HeaderSizeLimit)
     return app

@@ -64,6 +64,45 @@ def test_over_the_size_limit_is_413_before_the_body_is_read(client):
     still_serving(client)
 
 
+def test_a_chunked_body_over_the_limit_is_413_too(client):
+    """Without a Content-Length the limit is found while reading; the multipart parser
+    must not turn it into a 400."""
+    boundary = "mlops-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+
+    def body():
+        yield head + b"\x89PNG\r\n\x1a\n"
+        for _ in range(22):
+            yield b"\0" * (1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post(
+        "/v1/documents",
+        content=body(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 413, response.text
+    assert response.json()["error"]["code"] == "payload_too_large"
+    still_serving(client)
+
+
+def test_oversized_headers_are_431_and_ordinary_ones_pass(client):
+    from app.api.limits import MAX_HEADER_BYTES
+
+    huge = {"X-Padding": "a" * (MAX_HEADER_BYTES + 1)}
+    answer = client.post("/v1/predict", json={"texts": ["Facture"]}, headers=huge)
+    assert answer.status_code == 431
+    assert answer.json()["error"]["code"] == "headers_too_large"
+    many = {f"X-H{i}": "b" * 100 for i in range(MAX_HEADER_BYTES // 100)}
+    assert client.get("/health", headers=many).status_code == 431
+    usual = {"Authorization": "Bearer " + "t" * 4000, "Cookie": "c" * 4000}
+    assert client.get("/health", headers=usual).status_code == 200
+    still_serving(client)
+
+
 @pytest.mark.parametrize(
     "filename", ["../../etc/passwd", "..\\..\\windows\\win.ini", "/abs/path.png", "a\x00b.png"]
 )
