@@ -76,8 +76,11 @@ _COMMENT = re.compile(r"^\s*#\s?(.*)$")
 
 
 def cell(text: str) -> str:
-    """A table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", "\\|")
+    """A table cell: one line, pipes escaped, `<...>` outside code shown, not taken as HTML."""
+    parts = " ".join(text.split()).split("`")
+    for i in range(0, len(parts), 2):  # even parts are outside code spans
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts).replace("|", "\\|")
 
 
 def code(value: str) -> str:
