@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-deps tools lint check-ops fuzz bench-serve bench-ocr bench-swap bench-cold-start lambda-size clean
+.PHONY: run test install system-deps tools lint check-ops fuzz bench-serve bench-ocr bench-swap bench-cold-start lambda-size clean docs docs-config docs-diagram
 
 run: install
 	$(VENV)/bin/mlops serve
@@ -31,7 +31,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,rapidocr,aws,azure,gcp,infra]'
+	$(PY) -m pip install --quiet -e '.[dev,rapidocr,aws,azure,gcp,infra,docs]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -40,6 +40,19 @@ lint: install
 	$(VENV)/bin/ruff format --check app functions infra tests bench ops
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
+
+# The documentation site (MkDocs, Material theme, offline) into build/site.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
+
+# docs/configuration.md, generated from app.settings.Settings and Pulumi.yaml.
+docs-config: install
+	$(PY) scripts/gen_config_docs.py
+
+# docs/diagrams/*.svg from their Graphviz sources (needs `dot`: apt-get install graphviz).
+docs-diagram:
+	$(PYTHON) scripts/render_diagram.py
 
 check-ops: install
 	@scripts/install-promtool.sh

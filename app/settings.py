@@ -49,104 +49,241 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MLOPS_", extra="ignore")
 
-    cloud: Cloud = Cloud.LOCAL
-    data_dir: Path = Path(".mlops")
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=0, le=65535)
+    cloud: Cloud = Field(
+        Cloud.LOCAL,
+        description="which adapters: `local`, `aws`, `azure` or `gcp` (a cloud names the"
+        " settings it is missing at start)",
+    )
+    data_dir: Path = Field(
+        Path(".mlops"),
+        description="uploads, SQLite records, MLflow registry and artifacts, OCR cache",
+    )
+    host: str = Field("127.0.0.1", description="where `mlops serve` listens")
+    port: int = Field(
+        8000, ge=0, le=65535, description="where `mlops serve` listens (`0` = any free port)"
+    )
 
     # Model registry. Empty means the local MLflow under data_dir.
-    mlflow_tracking_uri: str = ""
+    mlflow_tracking_uri: str = Field(
+        "",
+        description="an external MLflow tracking/registry server; empty: the local SQLite"
+        " registry under the data dir",
+    )
     # Where new runs store artifacts (s3://..., file://...). Empty: the data dir for a
     # local registry, the tracking server's own default for a remote one.
-    mlflow_artifact_root: str = ""
-    model_name: str = "document-classifier"
-    model_alias: str = "champion"
-    train_on_empty_registry: bool = True
-    default_train_per_class: int = Field(400, ge=10)
-    default_eval_per_class: int = Field(10, ge=1)
+    mlflow_artifact_root: str = Field(
+        "",
+        description="where `mlops train` stores new runs' artifacts (e.g."
+        " `s3://bucket/mlflow`); empty: the data dir for a local registry, the tracking"
+        " server's own default for a remote one",
+    )
+    model_name: str = Field("document-classifier", description="the registered model served")
+    model_alias: str = Field("champion", description="the alias of the registered model served")
+    train_on_empty_registry: bool = Field(
+        True, description="train the default model when the registry is empty at start"
+    )
+    default_train_per_class: int = Field(
+        400, ge=10, description="generated training documents per class for that first model"
+    )
+    default_eval_per_class: int = Field(
+        10,
+        ge=1,
+        description="unseen documents per class rendered and read through OCR to score that"
+        " first model",
+    )
 
     # Document intake and OCR limits.
-    max_upload_bytes: int = Field(20 * 1024 * 1024, gt=0)
-    max_image_pixels: int = Field(40_000_000, gt=0)
-    max_pdf_pages: int = Field(20, gt=0)
-    pdf_dpi: int = Field(200, ge=50, le=600)
-    ocr_engine: OcrEngineName = OcrEngineName.TESSERACT
-    ocr_languages: str = "fra+eng"
-    ocr_workers: int = Field(1, ge=1, le=16)
+    max_upload_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="larger uploads get 413 before the body is read"
+    )
+    max_image_pixels: int = Field(
+        40_000_000, gt=0, description="decompression-bomb guard, per page"
+    )
+    max_pdf_pages: int = Field(20, gt=0, description="PDF page cap")
+    pdf_dpi: int = Field(200, ge=50, le=600, description="PDF rasterisation resolution")
+    ocr_engine: OcrEngineName = Field(
+        OcrEngineName.TESSERACT,
+        description="`tesseract` or `rapidocr` (RapidOCR 3, models ship in the wheel; ~4 s/page"
+        " on a 2-core machine, so Tesseract is the default)",
+    )
+    ocr_languages: str = Field("fra+eng", description="Tesseract languages")
+    ocr_workers: int = Field(1, ge=1, le=16, description="documents OCR'd at once in local mode")
     ocr_lease_seconds: float = Field(
         900,
         ge=30,
-        description="how long an OCR function's claim on a document lasts: a little over"
-        " the platform's invocation timeout",
+        description="how long a cloud OCR function holds a document (its event-ledger entry"
+        " and the record's claim): a retry after a crash or timeout takes it over then, so"
+        " keep it a little over the platform's invocation timeout (the Pulumi programs set"
+        " it: Azure 660, GCP the OCR service's timeout + 60)",
     )
 
     # Prediction limits.
-    max_texts_per_request: int = Field(100, ge=1)
-    max_text_chars: int = Field(100_000, ge=1)
+    max_texts_per_request: int = Field(
+        100, ge=1, description="`/v1/predict`: most texts per request (413 past it)"
+    )
+    max_text_chars: int = Field(
+        100_000, ge=1, description="`/v1/predict`: longest text, characters (413 past it)"
+    )
 
     # Monitoring and the retraining loop.
-    monitoring_window: int = Field(200, ge=1, description="feedback labels in the rolling accuracy")
-    drift_window: int = Field(500, ge=10, description="recent inputs compared with training data")
-    drift_min_inputs: int = Field(100, ge=1, description="inputs needed before drift is reported")
-    retrain_accuracy_threshold: float = Field(0.8, ge=0, le=1)
-    retrain_min_labels: int = Field(30, ge=1)
-    retrain_cooldown_seconds: float = Field(3600, ge=0)
-    auto_retrain: bool = True
-    retrain_generate_per_class: int = Field(400, ge=1)
-    retrain_heldout_per_class: int = Field(10, ge=1)
-    retrain_promote: PromotePolicy = PromotePolicy.IF_BETTER
-    model_poll_seconds: float = Field(30, ge=0, description="0 turns registry polling off")
+    monitoring_window: int = Field(
+        200, ge=1, description="feedback labels in the serving model's rolling accuracy"
+    )
+    drift_window: int = Field(
+        500, ge=10, description="recent inputs compared with the training data"
+    )
+    drift_min_inputs: int = Field(
+        100, ge=1, description="inputs needed before a drift figure is reported"
+    )
+    retrain_accuracy_threshold: float = Field(
+        0.8, ge=0, le=1, description="rolling accuracy under which a retraining job starts"
+    )
+    retrain_min_labels: int = Field(
+        30, ge=1, description="labels the window needs before its accuracy counts"
+    )
+    retrain_cooldown_seconds: float = Field(
+        3600,
+        ge=0,
+        description="after an automatic job, no other starts for this long (nor while one runs)",
+    )
+    auto_retrain: bool = Field(
+        True, description="`false`: monitoring still reports, only admins start jobs"
+    )
+    retrain_generate_per_class: int = Field(
+        400,
+        ge=1,
+        description="generated documents per class a retraining job trains on besides the feedback",
+    )
+    retrain_heldout_per_class: int = Field(
+        10, ge=1, description="unseen documents per class a retraining job scores on"
+    )
+    retrain_promote: PromotePolicy = Field(
+        PromotePolicy.IF_BETTER,
+        description="`if-better` (beats the champion on the same held-out set), `always`,"
+        " `never` (an admin promotes)",
+    )
+    model_poll_seconds: float = Field(
+        30,
+        ge=0,
+        description="how often each serving process checks the `champion` alias (`0`: never;"
+        " promoting through the API swaps at once)",
+    )
 
     # Identity. Unset: off in local mode, required everywhere else.
-    auth: AuthMode | None = None
-    auth_issuer: str = ""
-    auth_audience: str = Field("", description="comma-separated; matched against aud or client_id")
-    auth_jwks_url: str = Field("", description="default: <issuer>/.well-known/jwks.json")
-    auth_admin_group: str = "admin"
-    auth_group_claims: str = "cognito:groups,groups,roles"
-    auth_algorithms: str = "RS256,ES256"
-    auth_leeway_seconds: int = Field(30, ge=0, le=300)
-    auth_jwks_timeout_seconds: float = Field(5, gt=0, le=60)
+    auth: AuthMode | None = Field(
+        None,
+        description="`off` or `required`; unset: `off` locally (without an issuer),"
+        " `required` elsewhere, and a cloud refuses `off`",
+    )
+    auth_issuer: str = Field(
+        "",
+        description="the `iss` tokens must carry; empty locally: the development issuer of"
+        " `mlops token`",
+    )
+    auth_audience: str = Field(
+        "", description="comma-separated; matched against `aud` or `client_id`"
+    )
+    auth_jwks_url: str = Field(
+        "", description="the issuer's keys; empty: `<issuer>/.well-known/jwks.json`"
+    )
+    auth_admin_group: str = Field("admin", description="the group or role admin routes need")
+    auth_group_claims: str = Field(
+        "cognito:groups,groups,roles",
+        description="comma-separated claims searched for the admin group (a claim may be a"
+        " list or a space-separated string)",
+    )
+    auth_algorithms: str = Field(
+        "RS256,ES256", description="comma-separated signature algorithms accepted (RS* and ES*)"
+    )
+    auth_leeway_seconds: int = Field(
+        30, ge=0, le=300, description="clock leeway on `exp` and `nbf`"
+    )
+    auth_jwks_timeout_seconds: float = Field(5, gt=0, le=60, description="timeout of a JWKS fetch")
     auth_header: str = Field(
         "authorization",
         description="request header holding the caller's bearer token (GCP's gateway:"
-        " x-forwarded-authorization)",
+        " `x-forwarded-authorization`)",
     )
 
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="`DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`")
 
     # Cloud resources (set by the Pulumi program on every container and function).
     uploads_bucket: str = Field(
-        "", description="S3 or GCS bucket, or Azure blob container, of uploaded documents"
+        "",
+        description="the uploads bucket (`aws`, `gcp`) or blob container (`azure`); every"
+        " cloud setting below is set by the Pulumi program",
     )
-    records_table: str = Field("", description="DynamoDB table of records, feedback and jobs")
+    records_table: str = Field(
+        "",
+        description="`aws`: the DynamoDB table of records, feedback, jobs and idempotency",
+    )
     # A presigned POST lives no longer than the role credentials that signed it
     # (hours for a task or function role), so longer would be a promise not kept.
-    upload_url_expiry_seconds: int = Field(900, ge=60, le=6 * 3600)
-    aws_ecs_cluster: str = ""
-    aws_training_task_definition: str = ""
-    aws_training_container: str = "train"
-    aws_training_subnets: str = Field("", description="comma-separated subnet ids")
-    aws_training_security_groups: str = Field("", description="comma-separated group ids")
+    upload_url_expiry_seconds: int = Field(
+        900,
+        ge=60,
+        le=6 * 3600,
+        description="how long a `POST /v1/documents/upload-url` answer stays valid (at most"
+        " 6 h: a presigned POST dies with the role credentials that signed it); locally, a"
+        " document whose bytes have not come by then is failed at the next start",
+    )
+    aws_ecs_cluster: str = Field("", description="`aws`: the ECS cluster retraining jobs run in")
+    aws_training_task_definition: str = Field(
+        "", description="`aws`: the task definition of a retraining job"
+    )
+    aws_training_container: str = Field(
+        "train", description="`aws`: the container of that task definition running `mlops train`"
+    )
+    aws_training_subnets: str = Field(
+        "", description="`aws`: comma-separated subnet ids of retraining jobs"
+    )
+    aws_training_security_groups: str = Field(
+        "", description="`aws`: comma-separated security group ids of retraining jobs"
+    )
     # Azure: identities come from DefaultAzureCredential (AZURE_CLIENT_ID names the
     # workload's managed identity); a connection string is for the Azurite emulator only.
     azure_storage_account_url: str = Field(
-        "", description="https://<account>.blob.core.windows.net"
+        "",
+        description="`azure`: `https://<account>.blob.core.windows.net` (identity auth:"
+        " `DefaultAzureCredential`, with `AZURE_CLIENT_ID` naming the workload's managed"
+        " identity)",
     )
-    azure_storage_connection_string: str = Field("", description="Azurite only; empty in Azure")
-    azure_cosmos_endpoint: str = ""
-    azure_cosmos_database: str = "mlops"
-    azure_subscription_id: str = ""
-    azure_resource_group: str = ""
-    azure_training_job: str = Field("", description="Container Apps job running mlops train")
-    azure_log_workspace_id: str = Field("", description="Log Analytics workspace (customer) id")
+    azure_storage_connection_string: str = Field(
+        "",
+        description="`azure`: for Azurite only; never set in Azure (the storage account"
+        " refuses shared keys)",
+    )
+    azure_cosmos_endpoint: str = Field(
+        "", description="`azure`: the Cosmos DB account (RBAC, no keys)"
+    )
+    azure_cosmos_database: str = Field("mlops", description="`azure`: the Cosmos DB database")
+    azure_subscription_id: str = Field(
+        "", description="`azure`: the subscription of the retraining job"
+    )
+    azure_resource_group: str = Field(
+        "", description="`azure`: the resource group of the retraining job"
+    )
+    azure_training_job: str = Field(
+        "", description="`azure`: the Container Apps job retraining runs as"
+    )
+    azure_log_workspace_id: str = Field(
+        "",
+        description="`azure`: the Log Analytics workspace (customer) id the job's logs are"
+        " read from",
+    )
     # GCP: credentials from the runtime's service account (Application Default Credentials).
-    gcp_project: str = ""
-    gcp_region: str = ""
-    gcp_firestore_database: str = "(default)"
-    gcp_training_job: str = Field("", description="Cloud Run job running mlops train")
+    gcp_project: str = Field(
+        "", description="`gcp`: where Firestore, the Cloud Run job and the logs are"
+    )
+    gcp_region: str = Field(
+        "", description="`gcp`: the region of the Cloud Run job retraining runs as"
+    )
+    gcp_firestore_database: str = Field("(default)", description="`gcp`: the Firestore database")
+    gcp_training_job: str = Field("", description="`gcp`: the Cloud Run job retraining runs as")
     gcp_signing_service_account: str = Field(
-        "", description="signs upload URLs via IAM; default: the runtime's service account"
+        "",
+        description="`gcp`: the service account that signs upload URLs through IAM `signBlob`"
+        " (Cloud Run credentials hold no private key); empty: the runtime's own",
     )
 
     @model_validator(mode="after")
