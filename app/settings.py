@@ -6,6 +6,7 @@ artifacts), so `make run` needs no configuration at all.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,9 @@ class Cloud(StrEnum):
 
 class AuthMode(StrEnum):
     OFF = "off"
+    # Off on an address the network reaches: every caller is admin. Named so that
+    # nobody sets it by accident.
+    OFF_INSECURE = "off-insecure"
     REQUIRED = "required"
 
 
@@ -173,7 +177,9 @@ class Settings(BaseSettings):
     auth: AuthMode | None = Field(
         None,
         description="`off` or `required`; unset: `off` locally (without an issuer),"
-        " `required` elsewhere, and a cloud refuses `off`",
+        " `required` elsewhere, and a cloud refuses `off`. `off` serves on a loopback"
+        " `MLOPS_HOST` only; `off-insecure` lets anyone who reaches another address act"
+        " as admin",
     )
     auth_issuer: str = Field(
         "",
@@ -311,8 +317,15 @@ class Settings(BaseSettings):
             # Naming an issuer means wanting tokens checked, in local mode too.
             off = self.cloud is Cloud.LOCAL and not self.auth_issuer
             self.auth = AuthMode.OFF if off else AuthMode.REQUIRED
-        if self.auth is AuthMode.OFF and self.cloud is not Cloud.LOCAL:
+        if self.auth is not AuthMode.REQUIRED and self.cloud is not Cloud.LOCAL:
             raise ValueError("auth can only be off in local mode (MLOPS_CLOUD=local)")
+        if self.auth is AuthMode.OFF and not _is_loopback(self.host):
+            raise ValueError(
+                f"auth is off and MLOPS_HOST={self.host} is reachable from the network, so"
+                " every caller there would be admin: set MLOPS_AUTH=required (tokens from"
+                " `mlops token` or MLOPS_AUTH_ISSUER), listen on 127.0.0.1, or set"
+                " MLOPS_AUTH=off-insecure to accept that"
+            )
         # Local mode without an issuer uses the dev issuer (`mlops token`); anywhere
         # else, or with an issuer named, both issuer and audience must be given.
         needs_issuer = self.cloud is not Cloud.LOCAL or bool(self.auth_issuer)
@@ -400,6 +413,17 @@ _CLOUD_NEEDS: dict[Cloud, tuple[tuple[str, ...], ...]] = {
     ),
     Cloud.GCP: (("uploads_bucket",), ("gcp_project",), ("mlflow_tracking_uri",)),
 }
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether only this machine can reach ``host`` (a name other than localhost may
+    resolve anywhere, so it counts as the network)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class SettingsError(Exception):

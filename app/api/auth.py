@@ -10,7 +10,7 @@ from fastapi import HTTPException, Request
 
 from app.auth.settings import build_verifier
 from app.domain.identity import LOCAL_PRINCIPAL, Principal
-from app.settings import Settings
+from app.settings import AuthMode, Settings
 
 if TYPE_CHECKING:
     # PyJWT and cryptography load only when auth is on (~0.15 s of import).
@@ -54,5 +54,10 @@ def bearer(verifier: TokenVerifier, header: str = "authorization") -> Authentica
 def build_authenticator(settings: Settings) -> Authenticator:
     if not settings.auth_required:
         log.warning("authentication is OFF (local mode): every caller is the local admin user")
+        if settings.auth is AuthMode.OFF_INSECURE:
+            log.critical(
+                "MLOPS_AUTH=off-insecure on %s: anyone who reaches this address is admin",
+                settings.host,
+            )
         return local_user
     return bearer(build_verifier(settings), settings.auth_header)

@@ -109,3 +109,30 @@ def test_a_cloud_starts_with_its_settings(cloud, given):
         cloud=cloud, mlflow_tracking_uri="https://mlflow.internal/mlflow", **given, **AUTH
     )
     assert settings.cloud.value == cloud and settings.auth_required
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "mlops.example.com"])
+def test_auth_off_on_a_network_address_refuses_to_start(monkeypatch, host):
+    """With auth off every caller is the local admin: on an address others can reach,
+    that hands training and promotion to the network."""
+    for key in list(__import__("os").environ):
+        if key.startswith("MLOPS_"):
+            monkeypatch.delenv(key)
+    with pytest.raises(SettingsError) as info:
+        load_settings(host=host)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "MLOPS_AUTH=required" in message and "MLOPS_AUTH=off-insecure" in message
+    with pytest.raises(SettingsError):
+        load_settings(host=host, auth="off")
+    opted_in = load_settings(host=host, auth="off-insecure")
+    assert not opted_in.auth_required
+    assert load_settings(host=host, auth="required").auth_required
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+def test_auth_off_on_loopback_starts(monkeypatch, host):
+    for key in list(__import__("os").environ):
+        if key.startswith("MLOPS_"):
+            monkeypatch.delenv(key)
+    assert not load_settings(host=host).auth_required
