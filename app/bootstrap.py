@@ -21,6 +21,7 @@ from app.ports import (
 )
 from app.services.documents import DocumentService
 from app.services.feedback import FeedbackService
+from app.services.health import StorageHealth
 from app.services.model_holder import ModelHolder, ModelWatcher
 from app.services.models import ModelService
 from app.services.monitoring import MonitoringService
@@ -57,6 +58,7 @@ class Container:
     retraining: RetrainingService
     models: ModelService
     watcher: ModelWatcher
+    storage: StorageHealth
     dispatcher: InProcessDispatcher | None = None
 
     def start(self) -> None:
@@ -293,6 +295,10 @@ def build_container(settings: Settings, adapters: Adapters | None = None) -> Con
             dispatch=dispatcher if dispatcher is not None else _delivered_by_storage_events,
             max_bytes=settings.max_upload_bytes,
             upload_url_expiry_seconds=settings.upload_url_expiry_seconds,
+        ),
+        storage=StorageHealth(
+            adapters.records,
+            waiting=(lambda: dispatcher.waiting_on_storage) if dispatcher is not None else None,
         ),
         dispatcher=dispatcher,
     )

@@ -93,10 +93,19 @@ def serve(settings: Settings) -> int:
     from app.bootstrap import build_container
     from app.ocr.errors import EngineUnavailableError
 
+    from app.domain.documents import StorageUnavailableError
+    from app.domain.models import RegistryUnavailableError
+
     try:
         container = build_container(settings)
         _ensure_model(settings)
-    except (SettingsError, EngineUnavailableError) as exc:
+    except (
+        SettingsError,
+        EngineUnavailableError,
+        StorageUnavailableError,
+        RegistryUnavailableError,
+    ) as exc:
+        # A damaged database names its file and the fix: one line, no traceback.
         print(f"mlops: {exc}", file=sys.stderr)
         return 2
     config = uvicorn.Config(

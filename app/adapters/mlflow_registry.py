@@ -6,19 +6,25 @@ only when a model is actually resolved.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.adapters.artifacts import fetch, load_sklearn_model
-from app.adapters.mlflow_rest import MlflowRestClient
+from app.adapters.mlflow_rest import NOT_FOUND_CODES, MlflowRestClient
 from app.domain.drift import ReferenceProfile
-from app.domain.models import ArtifactNotFoundError, ModelNotFoundError, ModelVersionInfo
+from app.domain.models import (
+    ArtifactNotFoundError,
+    ModelNotFoundError,
+    ModelVersionInfo,
+    RegistryUnavailableError,
+)
 from app.domain.predictions import ModelRef
 from app.model.compiled import COMPILED_DIR, COMPILED_JSON, COMPILED_NPZ, CompiledModel
 from app.model.serving import SklearnClassifier
@@ -79,16 +85,43 @@ class MlflowModelSource:
                     " train one with `mlops train`."
                 ) from exc
             return ModelRef(name=self.model_name, version=pointer.version)
+        missing = (
+            f"No version of model {self.model_name!r} has the alias {alias!r}:"
+            " train one with `mlops train`."
+        )
+        with self._registry_errors(missing):
+            version = self.client.get_model_version_by_alias(self.model_name, alias)
+        return ModelRef(name=self.model_name, version=str(version.version))
+
+    @contextlib.contextmanager
+    def _registry_errors(self, missing: str) -> Iterator[None]:
+        """MLflow's "no such model, version or alias" as :class:`ModelNotFoundError`
+        (with ``missing`` as its message); anything else (a server that does not answer,
+        a damaged database) as :class:`RegistryUnavailableError`, so a broken registry
+        never reads as an empty one."""
         from mlflow.exceptions import MlflowException
 
         try:
-            version = self.client.get_model_version_by_alias(self.model_name, alias)
+            yield
         except MlflowException as exc:
-            raise ModelNotFoundError(
-                f"No version of model {self.model_name!r} has the alias {alias!r}:"
-                " train one with `mlops train`."
-            ) from exc
-        return ModelRef(name=self.model_name, version=str(version.version))
+            if exc.error_code in NOT_FOUND_CODES:
+                raise ModelNotFoundError(missing) from exc
+            raise RegistryUnavailableError(self._unavailable(exc.message)) from exc
+        except Exception as exc:
+            # The SQL store lets SQLAlchemy's own errors through (a damaged database).
+            if type(exc).__module__.startswith("sqlalchemy"):
+                raise RegistryUnavailableError(self._unavailable(str(exc).split("\n")[0])) from exc
+            raise
+
+    def _unavailable(self, reason: str) -> str:
+        where = self.tracking_uri
+        if where.startswith("sqlite:///"):
+            return (
+                f"The model registry database {where.removeprefix('sqlite:///')} cannot be"
+                f" read ({reason}); restore it from a backup, or move it aside to start an"
+                " empty registry."
+            )
+        return f"The model registry at {where} cannot be read now ({reason})."
 
     def load(self, ref: ModelRef) -> SklearnClassifier:
         if self.rest is not None:
@@ -149,16 +182,17 @@ class MlflowModelSource:
     # --- ModelRegistry -------------------------------------------------------
 
     def versions(self) -> Sequence[ModelVersionInfo]:
-        found = self.client.search_model_versions(
-            f"name = '{self.model_name}'", max_results=MAX_VERSIONS
-        )
-        versions = sorted(found, key=lambda v: int(v.version), reverse=True)
-        # Search results carry no aliases; the registered model has them all.
-        aliases: dict[str, list[str]] = {}
-        if versions:
-            registered = self.client.get_registered_model(self.model_name)
-            for alias, version in (registered.aliases or {}).items():
-                aliases.setdefault(str(version), []).append(alias)
+        with self._registry_errors(f"No model {self.model_name!r} is registered."):
+            found = self.client.search_model_versions(
+                f"name = '{self.model_name}'", max_results=MAX_VERSIONS
+            )
+            versions = sorted(found, key=lambda v: int(v.version), reverse=True)
+            # Search results carry no aliases; the registered model has them all.
+            aliases: dict[str, list[str]] = {}
+            if versions:
+                registered = self.client.get_registered_model(self.model_name)
+                for alias, version in (registered.aliases or {}).items():
+                    aliases.setdefault(str(version), []).append(alias)
         return [
             ModelVersionInfo(
                 version=str(v.version),
@@ -188,15 +222,11 @@ class MlflowModelSource:
             return None
 
     def set_alias(self, alias: str, version: str) -> None:
-        from mlflow.exceptions import MlflowException
-
-        try:
+        with self._registry_errors(
+            f"Model {self.model_name!r} has no version {version}: see GET /v1/models."
+        ):
             self.client.get_model_version(self.model_name, version)
-        except MlflowException as exc:
-            raise ModelNotFoundError(
-                f"Model {self.model_name!r} has no version {version}: see GET /v1/models."
-            ) from exc
-        self.client.set_registered_model_alias(self.model_name, alias, version)
+            self.client.set_registered_model_alias(self.model_name, alias, version)
 
     def load_estimator(self, ref: ModelRef) -> Any:
         if self.rest is not None:
@@ -207,10 +237,12 @@ class MlflowModelSource:
                     f"Model {ref.name!r} version {ref.version} could not be loaded: {exc}"
                 ) from exc
         import mlflow.sklearn
+
+        with self._registry_errors(f"Model {ref.name!r} has no version {ref.version}."):
+            uri = self.client.get_model_version_download_uri(ref.name, ref.version)
         from mlflow.exceptions import MlflowException
 
         try:
-            uri = self.client.get_model_version_download_uri(ref.name, ref.version)
             return mlflow.sklearn.load_model(uri)
         except MlflowException as exc:
             raise ModelNotFoundError(

@@ -19,14 +19,10 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.models import ModelNotFoundError
+from app.domain.models import ModelNotFoundError, RegistryUnavailableError
 
 # MLflow answers these codes for an unknown model, version or alias.
-_NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}
-
-
-class RegistryUnavailableError(Exception):
-    """The tracking server could not be reached or answered an error."""
+NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ class MlflowRestClient:
                 error = json.load(exc)
             except ValueError:
                 error = {}
-            if error.get("error_code") in _NOT_FOUND:
+            if error.get("error_code") in NOT_FOUND_CODES:
                 raise ModelNotFoundError(str(error.get("message", exc))) from exc
             raise RegistryUnavailableError(
                 f"The MLflow server at {self.base} answered {exc.code} to {path}."

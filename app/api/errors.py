@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.domain.documents import DocumentNotFoundError, StorageUnavailableError
 from app.domain.jobs import JobAlreadyRunningError, JobNotFoundError
-from app.domain.models import ModelLoadError, ModelNotFoundError
+from app.domain.models import ModelLoadError, ModelNotFoundError, RegistryUnavailableError
 from app.domain.predictions import PredictionNotFoundError, UnknownLabelError
 from app.services.documents import UploadRejectedError
 from app.services.feedback import DocumentNotReadyError
@@ -120,6 +120,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ModelUnavailableError)
     async def model_unavailable(_: Request, exc: ModelUnavailableError) -> JSONResponse:
         return error_response(503, str(exc), "model_unavailable")
+
+    @app.exception_handler(RegistryUnavailableError)
+    async def registry_unavailable(_: Request, exc: RegistryUnavailableError) -> JSONResponse:
+        log.error("model registry unavailable: %s", exc)
+        response = error_response(
+            503,
+            "The model registry cannot be read now; the operator has the details in the log.",
+            "registry_unavailable",
+        )
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.exception_handler(StorageUnavailableError)
     async def storage_unavailable(_: Request, exc: StorageUnavailableError) -> JSONResponse:

@@ -183,6 +183,7 @@ class FeedbackPublic(BaseModel):
 class HealthPublic(BaseModel):
     status: Literal["ok", "unavailable"]
     model: ModelPublic | None
+    storage: str = Field("ok", description="`ok`, or what keeps documents from being recorded now")
 
 
 class ErrorBody(BaseModel):

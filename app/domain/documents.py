@@ -144,6 +144,15 @@ class StorageUnavailableError(DocumentError):
         self.key = key
 
 
+class StorageDamagedError(StorageUnavailableError):
+    """A store's own data is gone or unreadable (deleted, replaced or corrupt): retrying
+    will not help; an operator must act. The message names the store and the fix."""
+
+    def __init__(self, message: str) -> None:
+        DocumentError.__init__(self, message)
+        self.key = ""
+
+
 class InvalidObjectKeyError(DocumentError):
     def __init__(self, key: str) -> None:
         super().__init__(

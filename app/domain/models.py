@@ -10,6 +10,11 @@ class ModelNotFoundError(Exception):
     """No model version answers to the name/alias asked for."""
 
 
+class RegistryUnavailableError(Exception):
+    """The model registry cannot be read now (unreachable, or its database damaged):
+    not the same as a version or alias that does not exist."""
+
+
 class ArtifactNotFoundError(Exception):
     """A model file the registry points at is not in the artifact store."""
 

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from app.adapters.local.upload_tokens import UploadGrant, UploadSigner
-from app.domain.documents import ObjectNotFoundError, PresignedUpload, check_object_key
+from app.domain.documents import (
+    ObjectNotFoundError,
+    PresignedUpload,
+    StorageUnavailableError,
+    check_object_key,
+)
 
 # Served by app/api/routes/uploads.py in local mode; relative to the API's own URL.
 UPLOAD_PATH = "/v1/uploads/"
+# What the disk, not the request, is to blame for: worth a retry once it is mended.
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE}
+
+
+@contextlib.contextmanager
+def _storage_faults(key: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _STORAGE_ERRNOS:
+            raise StorageUnavailableError(key, os.strerror(exc.errno)) from exc
+        raise
 
 
 class LocalObjectStore:
@@ -33,6 +53,10 @@ class LocalObjectStore:
         return self.root / check_object_key(key)
 
     def put(self, key: str, data: bytes, *, content_type: str) -> str:
+        with _storage_faults(key):
+            return self._put(key, data)
+
+    def _put(self, key: str, data: bytes) -> str:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Write then rename so a crash never leaves a half-written upload behind.
@@ -50,7 +74,8 @@ class LocalObjectStore:
 
     def get(self, key: str) -> bytes:
         try:
-            return self._path(key).read_bytes()
+            with _storage_faults(key):
+                return self._path(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError) as exc:
             raise ObjectNotFoundError(key) from exc
 

@@ -1,12 +1,22 @@
-"""A small SQLite helper shared by the local record stores."""
+"""A small SQLite helper shared by the local record stores.
+
+SQLite's storage faults become the domain's: a full disk, a lock held too long or an
+I/O error is :class:`StorageUnavailableError` (the caller answers 503 or retries), and
+a database file deleted, replaced or corrupt under a running app is
+:class:`StorageDamagedError`, which names the file and what to do.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from app.domain.documents import StorageDamagedError, StorageUnavailableError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -73,16 +83,24 @@ CREATE INDEX IF NOT EXISTS training_jobs_created ON training_jobs(created_at);
 class SqliteDatabase:
     """One connection per thread, WAL mode, schema created on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 30) -> None:
         self.path = path
+        # How long a write waits for another's lock before it is "unavailable" (503).
+        self.busy_timeout = busy_timeout
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise self._fault(exc) from None
+        # The file this process writes to: if it is unlinked or replaced, every later
+        # write would go to a file nobody will ever open again.
+        self._identity = _identity(path)
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL is durable across application crashes; only an OS
@@ -91,14 +109,63 @@ class SqliteDatabase:
             self._local.conn = conn
         return conn
 
+    def check(self) -> None:
+        """Raise :class:`StorageDamagedError` if the file is no longer the one opened,
+        :class:`StorageUnavailableError` if it cannot be read now (what /health asks)."""
+        with self.connect() as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
         """A transaction: ``BEGIN IMMEDIATE`` so read-then-write steps are atomic."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
+        if _identity(self.path) != self._identity:
+            raise StorageDamagedError(
+                f"The records database {self.path} was deleted or replaced while the app"
+                " ran; nothing more is written to it. Restore it from a backup (or move the"
+                " new file aside) and restart the app."
+            )
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise self._fault(exc) from exc
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if _is_storage_fault(exc):
+                raise self._fault(exc) from exc  # type: ignore[arg-type]
             raise
-        conn.execute("COMMIT")
+
+    def _fault(self, exc: sqlite3.DatabaseError) -> StorageUnavailableError:
+        if _is_corruption(exc):
+            return StorageDamagedError(
+                f"The records database {self.path} is damaged ({exc}). Restore it from a"
+                " backup, or move it aside to start with an empty one, then restart."
+            )
+        return StorageUnavailableError(str(self.path), str(exc))
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+def _is_storage_fault(exc: BaseException) -> bool:
+    """Faults of the storage, not of the statement: a constraint or a programming error
+    (IntegrityError, ProgrammingError) passes through as it is."""
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.InternalError) or (
+        type(exc) is sqlite3.DatabaseError
+    )
+
+
+def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+        type(exc) is sqlite3.DatabaseError and "not a database" in str(exc)
+    )

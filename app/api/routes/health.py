@@ -10,15 +10,25 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     response_model=HealthPublic,
-    responses={503: {"model": HealthPublic, "description": "No model is loaded yet."}},
+    responses={
+        503: {
+            "model": HealthPublic,
+            "description": "No model is loaded yet, or the records store cannot record"
+            " documents now.",
+        }
+    },
 )
 def health(container: ContainerDep) -> JSONResponse:
-    """Liveness and the model version loaded; 503 until a model is loaded."""
+    """The model version loaded and the records store's state; 503 until a model is
+    loaded and while documents cannot be recorded."""
     ref = container.holder.loaded
-    if ref is None:
-        return JSONResponse({"status": "unavailable", "model": None}, status_code=503)
-    body = HealthPublic(status="ok", model=ModelPublic(name=ref.name, version=ref.version))
-    return JSONResponse(body.model_dump())
+    problem = container.storage.problem()
+    body = HealthPublic(
+        status="ok" if ref is not None and problem is None else "unavailable",
+        model=ModelPublic(name=ref.name, version=ref.version) if ref is not None else None,
+        storage=problem or "ok",
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if body.status == "ok" else 503)
 
 
 @router.get("/livez", include_in_schema=False)

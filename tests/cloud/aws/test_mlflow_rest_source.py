@@ -63,7 +63,7 @@ def test_a_missing_version_cannot_be_loaded(mlflow_server) -> None:
 
 
 def test_an_unreachable_server_is_a_clear_error() -> None:
-    from app.adapters.mlflow_rest import RegistryUnavailableError
+    from app.domain.models import RegistryUnavailableError
 
     source = MlflowModelSource("http://127.0.0.1:9/mlflow", "document-classifier")
     with pytest.raises(RegistryUnavailableError, match="cannot be reached"):
