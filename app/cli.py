@@ -91,10 +91,9 @@ def serve(settings: Settings) -> int:
 
     from app.api.main import create_app
     from app.bootstrap import build_container
-    from app.ocr.errors import EngineUnavailableError
-
     from app.domain.documents import StorageUnavailableError
     from app.domain.models import RegistryUnavailableError
+    from app.ocr.errors import EngineUnavailableError
 
     try:
         container = build_container(settings)
