@@ -23,12 +23,12 @@ import pulumi
 from pulumi_aws import appautoscaling, cloudwatch, ec2, ecs, get_region_output, iam, lambda_, lb
 from pulumi_aws import vpc as vpc_rules
 
+from infra.aws.choices import COMPUTE_MODES
 from infra.aws.documents import DYNAMODB_ITEM_ACTIONS, LAMBDA_VPC_ACTIONS
 from infra.aws.ecs_tasks import ECS_TASKS_SERVICE, awslogs, execution_role_policy, log_writing
-from infra.aws.fargate_sizes import check_fargate_size, fargate_memory_choices
+from infra.aws.fargate_sizes import validate_fargate_size
 from infra.aws.iam import Statement, assume_role_policy, policy_document
 
-COMPUTE_MODES = ("fargate", "lambda")
 APP_PORT = 8000
 APP_LISTENER_PORT = 80
 MLFLOW_PORT = 5000
@@ -44,26 +44,6 @@ _HEALTH_PROBE = (
     "import http.client as h, sys; c = h.HTTPConnection('127.0.0.1', 8000, timeout=4); "
     "c.request('GET', '/health'); sys.exit(c.getresponse().status not in (200, 503))"
 )
-
-
-def validate_fargate_size(cpu: int, memory: int, *, what: str = "task") -> None:
-    """Refuse a cpu/memory pair Fargate would reject, naming the sizes it accepts.
-
-    >>> validate_fargate_size(512, 512, what="app")
-    Traceback (most recent call last):
-    ...
-    ValueError: Fargate cannot run the app with cpu=512 and memory=512 MiB: with 512 CPU units memory must be one of 1024, 2048, 3072, 4096 MiB.
-    """  # noqa: E501
-    try:
-        allowed = fargate_memory_choices(cpu)
-    except KeyError:
-        check_fargate_size(cpu, memory)  # its message lists the CPU sizes Fargate has
-        raise
-    if memory not in allowed:
-        raise ValueError(
-            f"Fargate cannot run the {what} with cpu={cpu} and memory={memory} MiB: with "
-            f"{cpu} CPU units memory must be one of {', '.join(map(str, allowed))} MiB."
-        )
 
 
 def app_environment(
