@@ -425,7 +425,7 @@ class AppService(pulumi.ComponentResource):
     # -- compute=fargate --------------------------------------------------------------
 
     def _build_fargate(self, log_group: cloudwatch.LogGroup) -> None:
-        name, args = self._name, self._args
+        args = self._args
         task_role, task_policies = self._build_role(
             "task", ECS_TASKS_SERVICE, {"app": self._app_policy()}
         )
@@ -434,6 +434,24 @@ class AppService(pulumi.ComponentResource):
             ECS_TASKS_SERVICE,
             {"pull-and-log": execution_role_policy(args.image, log_group.arn)},
         )
+        task = self._build_task_definition(
+            log_group, task_role, execution_role, [*task_policies, *execution_policies]
+        )
+        listener, target_group = self._build_listener()
+        service = self._build_service(task, listener, target_group)
+        self._build_autoscaling(service)
+        self.role_arn = task_role.arn
+        self.app_listener_arn = listener.arn
+        self.service_name = service.name
+
+    def _build_task_definition(
+        self,
+        log_group: cloudwatch.LogGroup,
+        task_role: iam.Role,
+        execution_role: iam.Role,
+        role_policies: Sequence[pulumi.Resource],
+    ) -> ecs.TaskDefinition:
+        name, args = self._name, self._args
         region = get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         environment = {**args.environment, "MLOPS_HOST": "0.0.0.0", "MLOPS_PORT": str(APP_PORT)}
         container = {
@@ -451,7 +469,7 @@ class AppService(pulumi.ComponentResource):
             },
             "logConfiguration": awslogs(log_group.name, region, CONTAINER_NAME),
         }
-        task = ecs.TaskDefinition(
+        return ecs.TaskDefinition(
             f"{name}-task",
             family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
             requires_compatibilities=["FARGATE"],
@@ -465,10 +483,12 @@ class AppService(pulumi.ComponentResource):
             tags=args.tags,
             # The roles' ARNs exist before their policies: without this the service could
             # start tasks that cannot pull the image yet and trip the circuit breaker.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*task_policies, *execution_policies]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role_policies),
         )
+
+    def _build_listener(self) -> tuple[lb.Listener, lb.TargetGroup]:
+        """The app's listener on the internal NLB, forwarding to its tasks' addresses."""
+        name, args = self._name, self._args
         target_group = lb.TargetGroup(
             f"{name}-tg",
             port=APP_PORT,
@@ -497,7 +517,13 @@ class AppService(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child,
         )
-        service = ecs.Service(
+        return listener, target_group
+
+    def _build_service(
+        self, task: ecs.TaskDefinition, listener: lb.Listener, target_group: lb.TargetGroup
+    ) -> ecs.Service:
+        name, args = self._name, self._args
+        return ecs.Service(
             f"{name}-service",
             cluster=args.cluster_arn,
             task_definition=task.arn,
@@ -530,10 +556,6 @@ class AppService(pulumi.ComponentResource):
                 ignore_changes=["desired_count"],
             ),
         )
-        self._build_autoscaling(service)
-        self.role_arn = task_role.arn
-        self.app_listener_arn = listener.arn
-        self.service_name = service.name
 
     def _build_autoscaling(self, service: ecs.Service) -> None:
         args = self._args
