@@ -28,6 +28,7 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
     && pip install --upgrade pip \
     && pip install -r requirements.txt awslambdaric
 COPY app ./app
+COPY contracts ./contracts
 COPY functions ./functions
 # Not editable: the venv holds the package, the final stage needs no source tree.
 RUN pip install ".[aws,azure,gcp,mlflow-server]" awslambdaric \

@@ -17,6 +17,7 @@ RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['p
     && pip install --upgrade pip \
     && pip install -r requirements.txt
 COPY app ./app
+COPY contracts ./contracts
 COPY functions ./functions
 RUN pip install ".[gcp]" \
     && pip check

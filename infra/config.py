@@ -1,6 +1,14 @@
-"""The stack's settings: every ``mlops:*`` key, read once, typed and checked.
+"""The stack's settings: ``mlops:cloud``, then that cloud's ``mlops:*`` keys, read once,
+typed and checked.
 
-Only this module and ``infra/__main__.py`` read Pulumi config; components take typed
+This module holds what every cloud shares: the base class :class:`CloudStackConfig`
+(the keys every cloud reads, and how a key is read), :class:`ConfigError`, and
+:func:`read_stack_config`. Each cloud's own settings live in ``infra/<cloud>/config.py``,
+which imports this module; this module finds them by name (:data:`CLOUD_CONFIGS`), so it
+imports no cloud's module and no provider package. The checks the clouds share are in
+``infra/checks.py``.
+
+Only these modules and the cloud programs read Pulumi config; components take typed
 Args. Every key is documented in ``Pulumi.yaml`` (with its default as the project-wide
 value) and the tests hold the two in step.
 
@@ -12,27 +20,24 @@ Example::
 
 from __future__ import annotations
 
-import ipaddress
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import pulumi
 
-from infra.aws.identity import MFA_MODES
-from infra.aws.network import NAT_MODES
-from infra.aws.service import COMPUTE_MODES, validate_fargate_size
-
 NAMESPACE = "mlops"
-CLOUDS = ("aws", "azure", "gcp")
+# Each cloud's settings class, imported only when that cloud is read.
+CLOUD_CONFIGS = {
+    "aws": "infra.aws.config:AwsStackConfig",
+    "azure": "infra.azure.config:AzureStackConfig",
+    "gcp": "infra.gcp.config:GcpStackConfig",
+}
+CLOUDS = tuple(CLOUD_CONFIGS)
 # An OCR function's claim on a document (MLOPS_OCR_LEASE_SECONDS) outlasts the platform's
 # invocation timeout by this much, so a retry takes over only an attempt surely ended.
 OCR_LEASE_MARGIN_SECONDS = 60
-# The retention periods CloudWatch Logs accepts.
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
 
 
 _KINDS: dict[str, type] = {
@@ -113,60 +118,31 @@ class CloudStackConfig:
 
 
 @dataclass(frozen=True)
-class AwsStackConfig(CloudStackConfig):
-    """The AWS program's settings (besides the shared ones of :class:`CloudStackConfig`);
-    field ``foo_bar`` is config key ``mlops:fooBar``."""
-
-    cloud: ClassVar[str] = "aws"
-
-    compute: str = "fargate"
-    az_count: int = 2
-    vpc_cidr: str = "10.0.0.0/16"
-    nat_gateways: str = "one"
-    app_cpu: int = 512
-    app_memory: int = 1024
-    app_min_count: int = 1
-    app_max_count: int = 4
-    app_cpu_target: int = 60
-    lambda_memory: int = 2048
-    lambda_timeout: int = 30
-    lambda_reserved_concurrency: int = -1
-    lambda_provisioned_concurrency: int = 0
-    training_cpu: int = 2048
-    training_memory: int = 8192
-    throttle_burst: int = 100
-    throttle_rate: float = 50.0
-    mfa: str = "optional"
-    auth_domain_prefix: str = ""
-    auth_callback_urls: tuple[str, ...] = ()
-    access_token_minutes: int = 60
-    id_token_minutes: int = 60
-    refresh_token_days: int = 30
-    mlflow_min_acu: float = 0.5
-    mlflow_max_acu: float = 2.0
-    alarm_email: str = ""
-    ocr_batch_size: int = 5
-    ocr_max_concurrency: int = 5
-
-    @classmethod
-    def checks(cls) -> tuple[Callable[[Any], str], ...]:
-        return _AWS_CHECKS
-
-
-@dataclass(frozen=True)
 class StackConfig:
+    """``mlops:cloud`` and that cloud's settings (the other clouds' are None)."""
+
     cloud: str
-    aws: AwsStackConfig | None = None
+    aws: Any = None  # infra.aws.config.AwsStackConfig
     azure: Any = None  # infra.azure.config.AzureStackConfig
     gcp: Any = None  # infra.gcp.config.GcpStackConfig
 
+    @property
+    def settings(self) -> CloudStackConfig:
+        """The chosen cloud's settings."""
+        chosen: CloudStackConfig = getattr(self, self.cloud)
+        return chosen
+
+
+def cloud_config(cloud: str) -> type[CloudStackConfig]:
+    """The settings class of ``cloud`` (one of :data:`CLOUDS`), imported on first use."""
+    module, name = CLOUD_CONFIGS[cloud].split(":")
+    kind: type[CloudStackConfig] = getattr(importlib.import_module(module), name)
+    return kind
+
 
 def cloud_configs() -> dict[str, type[CloudStackConfig]]:
-    """Each cloud's settings class (imported here: they import nothing heavy)."""
-    from infra.azure.config import AzureStackConfig
-    from infra.gcp.config import GcpStackConfig
-
-    return {"aws": AwsStackConfig, "azure": AzureStackConfig, "gcp": GcpStackConfig}
+    """Every cloud's settings class, by cloud."""
+    return {cloud: cloud_config(cloud) for cloud in CLOUDS}
 
 
 def config_key(field_name: str) -> str:
@@ -204,7 +180,7 @@ def read_stack_config(config: pulumi.Config | None = None) -> StackConfig:
         )
     if cloud not in CLOUDS:
         raise ConfigError(f"mlops:cloud is {cloud!r}; set it to one of {', '.join(CLOUDS)}.")
-    settings = cloud_configs()[cloud].from_config(config)
+    settings = cloud_config(cloud).from_config(config)
     return StackConfig(cloud, **{cloud: settings})
 
 
@@ -254,138 +230,3 @@ def _read_secret_uri(config: pulumi.Config, key: str) -> pulumi.Output[str] | No
             f"mlops:{key} is stored in plain text; prefer `pulumi config set --secret mlops:{key}`."
         )
     return pulumi.Output.secret(str(plain).strip())
-
-
-# -- checks (each returns one sentence naming the key, or "") -----------------------------
-
-
-def _one_of(attr: str, allowed: tuple[Any, ...]) -> Callable[[Any], str]:
-    def check(c: Any) -> str:
-        value = getattr(c, attr)
-        if value in allowed:
-            return ""
-        return f"mlops:{config_key(attr)} is {value!r}; use one of {', '.join(map(str, allowed))}."
-
-    return check
-
-
-def _within(attr: str, low: float, high: float) -> Callable[[Any], str]:
-    def check(c: Any) -> str:
-        value = getattr(c, attr)
-        if low <= value <= high:
-            return ""
-        return f"mlops:{config_key(attr)} is {value}; use a value from {low} to {high}."
-
-    return check
-
-
-def _fargate(cpu: str, memory: str, what: str) -> Callable[[AwsStackConfig], str]:
-    def check(c: AwsStackConfig) -> str:
-        try:
-            validate_fargate_size(getattr(c, cpu), getattr(c, memory), what=what)
-        except ValueError as exc:
-            return f"{exc} Change mlops:{config_key(cpu)} or mlops:{config_key(memory)}."
-        return ""
-
-    return check
-
-
-def _ipv4_range(attr: str, example: str, longest: int) -> Callable[[Any], str]:
-    """An IPv4 range from /16 to /``longest``."""
-
-    def check(c: Any) -> str:
-        value, key = getattr(c, attr), config_key(attr)
-        try:
-            network = ipaddress.ip_network(value)
-        except ValueError:
-            return f"mlops:{key} is {value!r}; use an IPv4 range such as {example}."
-        if network.version != 4 or not 16 <= network.prefixlen <= longest:
-            return f"mlops:{key} is {value}; use an IPv4 range from /16 to /{longest}."
-        return ""
-
-    return check
-
-
-def _not_above(low: str, high: str) -> Callable[[Any], str]:
-    def check(c: Any) -> str:
-        if getattr(c, low) <= getattr(c, high):
-            return ""
-        return (
-            f"mlops:{config_key(low)} ({getattr(c, low)}) is above "
-            f"mlops:{config_key(high)} ({getattr(c, high)})."
-        )
-
-    return check
-
-
-def _check_lambda_concurrency(c: AwsStackConfig) -> str:
-    reserved, warm = c.lambda_reserved_concurrency, c.lambda_provisioned_concurrency
-    if reserved == 0 or reserved < -1:
-        return (
-            "mlops:lambdaReservedConcurrency must be -1 (no reservation) or at least 1; "
-            "0 would stop the API."
-        )
-    if warm < 0:
-        return "mlops:lambdaProvisionedConcurrency must be 0 (off) or more."
-    if reserved > 0 and warm > reserved:
-        return (
-            f"mlops:lambdaProvisionedConcurrency ({warm}) exceeds "
-            f"mlops:lambdaReservedConcurrency ({reserved}); lower it or raise the reservation."
-        )
-    return ""
-
-
-def _check_mlflow_capacity(c: AwsStackConfig) -> str:
-    if 0 <= c.mlflow_min_acu <= c.mlflow_max_acu <= 256:
-        return ""
-    return (
-        f"mlops:mlflowMinAcu ({c.mlflow_min_acu}) and mlops:mlflowMaxAcu ({c.mlflow_max_acu}) "
-        "need 0 <= min <= max <= 256."
-    )
-
-
-def _check_hosted_ui(c: AwsStackConfig) -> str:
-    if c.auth_callback_urls and not c.auth_domain_prefix:
-        return "mlops:authCallbackUrls need mlops:authDomainPrefix (the hosted sign-in page)."
-    return ""
-
-
-def _check_images(c: Any) -> str:
-    for attr in ("app_image", "ocr_image"):
-        image = getattr(c, attr)
-        if image and (" " in image or ("@" not in image and ":" not in image.rsplit("/", 1)[-1])):
-            return (
-                f"mlops:{config_key(attr)} is {image!r}; name a tag or digest "
-                "(registry/repo:tag or registry/repo@sha256:...) so deployments are repeatable."
-            )
-    return ""
-
-
-_AWS_CHECKS: tuple[Callable[[Any], str], ...] = (
-    _one_of("compute", COMPUTE_MODES),
-    _one_of("nat_gateways", NAT_MODES),
-    _one_of("mfa", tuple(MFA_MODES)),
-    _one_of("log_retention_days", LOG_RETENTION_DAYS),
-    _within("az_count", 2, 6),
-    _ipv4_range("vpc_cidr", "10.0.0.0/16", longest=20),
-    _fargate("app_cpu", "app_memory", "app"),
-    _fargate("training_cpu", "training_memory", "training job"),
-    _within("app_min_count", 1, 100),
-    _within("app_max_count", 1, 100),
-    _not_above("app_min_count", "app_max_count"),
-    _within("app_cpu_target", 10, 95),
-    _within("lambda_memory", 128, 10240),
-    _within("lambda_timeout", 1, 30),
-    _check_lambda_concurrency,
-    _within("throttle_burst", 0, 5000),
-    _within("throttle_rate", 0, 10000),
-    _within("access_token_minutes", 5, 1440),
-    _within("id_token_minutes", 5, 1440),
-    _within("refresh_token_days", 1, 3650),
-    _check_mlflow_capacity,
-    _check_hosted_ui,
-    _check_images,
-    _within("ocr_batch_size", 1, 10),
-    _within("ocr_max_concurrency", 2, 1000),
-    _within("upload_expiration_days", 1, 3650),
-)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_aws import cloudwatch, dynamodb, ec2, get_caller_identity_output, lambda_, s3, sqs
 
-from app.adapters.aws.dynamodb import TABLE_SCHEMA
+from contracts.tables import TABLE_SCHEMA
 from infra.aws.iam import Statement, policy_document, workload_role
 from infra.aws.resource_policies import ResourceStatement, resource_policy
 

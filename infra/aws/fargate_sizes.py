@@ -40,3 +40,23 @@ def check_fargate_size(cpu: int, memory: int) -> None:
             f"Fargate cpu={cpu} takes memory {low}-{high} MiB in steps of {step}, not {memory};"
             " change cpu or memory."
         )
+
+
+def validate_fargate_size(cpu: int, memory: int, *, what: str = "task") -> None:
+    """Refuse a cpu/memory pair Fargate would reject, naming the sizes it accepts.
+
+    >>> validate_fargate_size(512, 512, what="app")
+    Traceback (most recent call last):
+    ...
+    ValueError: Fargate cannot run the app with cpu=512 and memory=512 MiB: with 512 CPU units memory must be one of 1024, 2048, 3072, 4096 MiB.
+    """  # noqa: E501
+    try:
+        allowed = fargate_memory_choices(cpu)
+    except KeyError:
+        check_fargate_size(cpu, memory)  # its message lists the CPU sizes Fargate has
+        raise
+    if memory not in allowed:
+        raise ValueError(
+            f"Fargate cannot run the {what} with cpu={cpu} and memory={memory} MiB: with "
+            f"{cpu} CPU units memory must be one of {', '.join(map(str, allowed))} MiB."
+        )

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_aws import cognito
 
-MFA_MODES = {"off": "OFF", "optional": "OPTIONAL", "on": "ON"}
+from infra.aws.choices import MFA_MODES
+
 ADMIN_GROUP = "admin"
 
 

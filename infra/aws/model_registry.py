@@ -387,6 +387,31 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child,
         )
+        container = self._container(db, region, log_group)
+        return ecs.TaskDefinition(
+            f"{self._name}-mlflow",
+            family=f"{self._name}-mlflow",
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            runtime_platform=ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
+            execution_role_arn=execution_role.arn,
+            task_role_arn=task_role.arn,
+            container_definitions=pulumi.Output.json_dumps([container]),
+            tags=args.tags,
+            # The service starts tasks at once: the image pull and the password need the
+            # execution policy in place, not just the role.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_policy, task_policy]),
+        )
+
+    def _container(
+        self, db: rds.Cluster, region: pulumi.Output[str], log_group: cloudwatch.LogGroup
+    ) -> dict[str, Any]:
+        """The MLflow server's container definition."""
+        args = self._args
         # The password is not in the URI: libpq takes it from PGPASSWORD.
         server = " ".join(
             [
@@ -402,7 +427,7 @@ class ModelRegistry(pulumi.ComponentResource):
             'python -c "import urllib.request; urllib.request.urlopen('
             f"'http://localhost:{MLFLOW_PORT}{HEALTH_PATH}', timeout=4)\""
         )
-        container = {
+        return {
             "name": CONTAINER_NAME,
             "image": args.image,
             "essential": True,
@@ -431,24 +456,6 @@ class ModelRegistry(pulumi.ComponentResource):
             },
             "logConfiguration": awslogs(log_group.name, region, CONTAINER_NAME),
         }
-        return ecs.TaskDefinition(
-            f"{self._name}-mlflow",
-            family=f"{self._name}-mlflow",
-            cpu=str(args.cpu),
-            memory=str(args.memory),
-            network_mode="awsvpc",
-            requires_compatibilities=["FARGATE"],
-            runtime_platform=ecs.TaskDefinitionRuntimePlatformArgs(
-                operating_system_family="LINUX", cpu_architecture="X86_64"
-            ),
-            execution_role_arn=execution_role.arn,
-            task_role_arn=task_role.arn,
-            container_definitions=pulumi.Output.json_dumps([container]),
-            tags=args.tags,
-            # The service starts tasks at once: the image pull and the password need the
-            # execution policy in place, not just the role.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[execution_policy, task_policy]),
-        )
 
     def _build_service(
         self,

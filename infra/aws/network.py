@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_aws import cloudwatch, ec2, get_availability_zones
 
+from infra.aws.choices import NAT_MODES
 from infra.aws.iam import Statement, policy_document, workload_role
-
-NAT_MODES = ("one", "per-az")
 
 
 def carve_subnets(cidr: str, az_count: int) -> tuple[list[str], list[str]]:

@@ -23,12 +23,12 @@ import pulumi
 from pulumi_aws import appautoscaling, cloudwatch, ec2, ecs, get_region_output, iam, lambda_, lb
 from pulumi_aws import vpc as vpc_rules
 
+from infra.aws.choices import COMPUTE_MODES
 from infra.aws.documents import DYNAMODB_ITEM_ACTIONS, LAMBDA_VPC_ACTIONS
 from infra.aws.ecs_tasks import ECS_TASKS_SERVICE, awslogs, execution_role_policy, log_writing
-from infra.aws.fargate_sizes import check_fargate_size, fargate_memory_choices
+from infra.aws.fargate_sizes import validate_fargate_size
 from infra.aws.iam import Statement, assume_role_policy, policy_document
 
-COMPUTE_MODES = ("fargate", "lambda")
 APP_PORT = 8000
 APP_LISTENER_PORT = 80
 MLFLOW_PORT = 5000
@@ -44,26 +44,6 @@ _HEALTH_PROBE = (
     "import http.client as h, sys; c = h.HTTPConnection('127.0.0.1', 8000, timeout=4); "
     "c.request('GET', '/health'); sys.exit(c.getresponse().status not in (200, 503))"
 )
-
-
-def validate_fargate_size(cpu: int, memory: int, *, what: str = "task") -> None:
-    """Refuse a cpu/memory pair Fargate would reject, naming the sizes it accepts.
-
-    >>> validate_fargate_size(512, 512, what="app")
-    Traceback (most recent call last):
-    ...
-    ValueError: Fargate cannot run the app with cpu=512 and memory=512 MiB: with 512 CPU units memory must be one of 1024, 2048, 3072, 4096 MiB.
-    """  # noqa: E501
-    try:
-        allowed = fargate_memory_choices(cpu)
-    except KeyError:
-        check_fargate_size(cpu, memory)  # its message lists the CPU sizes Fargate has
-        raise
-    if memory not in allowed:
-        raise ValueError(
-            f"Fargate cannot run the {what} with cpu={cpu} and memory={memory} MiB: with "
-            f"{cpu} CPU units memory must be one of {', '.join(map(str, allowed))} MiB."
-        )
 
 
 def app_environment(
@@ -445,7 +425,7 @@ class AppService(pulumi.ComponentResource):
     # -- compute=fargate --------------------------------------------------------------
 
     def _build_fargate(self, log_group: cloudwatch.LogGroup) -> None:
-        name, args = self._name, self._args
+        args = self._args
         task_role, task_policies = self._build_role(
             "task", ECS_TASKS_SERVICE, {"app": self._app_policy()}
         )
@@ -454,6 +434,24 @@ class AppService(pulumi.ComponentResource):
             ECS_TASKS_SERVICE,
             {"pull-and-log": execution_role_policy(args.image, log_group.arn)},
         )
+        task = self._build_task_definition(
+            log_group, task_role, execution_role, [*task_policies, *execution_policies]
+        )
+        listener, target_group = self._build_listener()
+        service = self._build_service(task, listener, target_group)
+        self._build_autoscaling(service)
+        self.role_arn = task_role.arn
+        self.app_listener_arn = listener.arn
+        self.service_name = service.name
+
+    def _build_task_definition(
+        self,
+        log_group: cloudwatch.LogGroup,
+        task_role: iam.Role,
+        execution_role: iam.Role,
+        role_policies: Sequence[pulumi.Resource],
+    ) -> ecs.TaskDefinition:
+        name, args = self._name, self._args
         region = get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         environment = {**args.environment, "MLOPS_HOST": "0.0.0.0", "MLOPS_PORT": str(APP_PORT)}
         container = {
@@ -471,7 +469,7 @@ class AppService(pulumi.ComponentResource):
             },
             "logConfiguration": awslogs(log_group.name, region, CONTAINER_NAME),
         }
-        task = ecs.TaskDefinition(
+        return ecs.TaskDefinition(
             f"{name}-task",
             family=f"{pulumi.get_project()}-{pulumi.get_stack()}-{name}",
             requires_compatibilities=["FARGATE"],
@@ -485,10 +483,12 @@ class AppService(pulumi.ComponentResource):
             tags=args.tags,
             # The roles' ARNs exist before their policies: without this the service could
             # start tasks that cannot pull the image yet and trip the circuit breaker.
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[*task_policies, *execution_policies]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=role_policies),
         )
+
+    def _build_listener(self) -> tuple[lb.Listener, lb.TargetGroup]:
+        """The app's listener on the internal NLB, forwarding to its tasks' addresses."""
+        name, args = self._name, self._args
         target_group = lb.TargetGroup(
             f"{name}-tg",
             port=APP_PORT,
@@ -517,7 +517,13 @@ class AppService(pulumi.ComponentResource):
             tags=args.tags,
             opts=self._child,
         )
-        service = ecs.Service(
+        return listener, target_group
+
+    def _build_service(
+        self, task: ecs.TaskDefinition, listener: lb.Listener, target_group: lb.TargetGroup
+    ) -> ecs.Service:
+        name, args = self._name, self._args
+        return ecs.Service(
             f"{name}-service",
             cluster=args.cluster_arn,
             task_definition=task.arn,
@@ -550,10 +556,6 @@ class AppService(pulumi.ComponentResource):
                 ignore_changes=["desired_count"],
             ),
         )
-        self._build_autoscaling(service)
-        self.role_arn = task_role.arn
-        self.app_listener_arn = listener.arn
-        self.service_name = service.name
 
     def _build_autoscaling(self, service: ecs.Service) -> None:
         args = self._args

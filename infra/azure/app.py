@@ -114,15 +114,6 @@ class AppService(pulumi.ComponentResource):
         run = container_workload(
             args.identity, args.registry_server, args.environment, args.depends_on
         )
-        cors = None
-        if args.cors_origins:
-            cors = containerapps.CorsPolicyArgs(
-                allowed_origins=list(args.cors_origins),
-                allowed_methods=["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"],
-                allowed_headers=["authorization", "content-type"],
-                max_age=3600,
-            )
-        live = containerapps.ContainerAppProbeHttpGetArgs(path=LIVENESS_PATH, port=APP_PORT)
         container_app = containerapps.ContainerApp(
             f"{name}-app",
             resource_group_name=args.resource_group_name,
@@ -137,7 +128,7 @@ class AppService(pulumi.ComponentResource):
                     transport=containerapps.IngressTransportMethod.AUTO,
                     allow_insecure=False,
                     traffic=[containerapps.TrafficWeightArgs(latest_revision=True, weight=100)],
-                    cors_policy=cors,
+                    cors_policy=_cors(args.cors_origins),
                 ),
                 registries=run.registries,
                 secrets=run.secrets,
@@ -151,28 +142,7 @@ class AppService(pulumi.ComponentResource):
                             cpu=args.cpu, memory=args.memory
                         ),
                         env=run.env,
-                        probes=[
-                            containerapps.ContainerAppProbeArgs(
-                                type=containerapps.Type.STARTUP,
-                                http_get=live,
-                                # Up to 5 minutes for imports and the model load at start
-                                # (Container Apps caps the threshold at 10, the period at 240 s).
-                                period_seconds=30,
-                                failure_threshold=10,
-                            ),
-                            containerapps.ContainerAppProbeArgs(
-                                type=containerapps.Type.READINESS,
-                                http_get=live,
-                                period_seconds=10,
-                                failure_threshold=3,
-                            ),
-                            containerapps.ContainerAppProbeArgs(
-                                type=containerapps.Type.LIVENESS,
-                                http_get=live,
-                                period_seconds=15,
-                                failure_threshold=4,
-                            ),
-                        ],
+                        probes=_probes(),
                     )
                 ],
                 scale=containerapps.ScaleArgs(
@@ -195,3 +165,42 @@ class AppService(pulumi.ComponentResource):
         self.fqdn = ingress_fqdn(container_app)
         self.url = self.fqdn.apply(lambda fqdn: f"https://{fqdn}")
         self.register_outputs({"url": self.url})
+
+
+def _cors(origins: Sequence[str]) -> containerapps.CorsPolicyArgs | None:
+    """The browser origins the app answers (the UI's), or None: no CORS."""
+    if not origins:
+        return None
+    return containerapps.CorsPolicyArgs(
+        allowed_origins=list(origins),
+        allowed_methods=["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"],
+        allowed_headers=["authorization", "content-type"],
+        max_age=3600,
+    )
+
+
+def _probes() -> list[containerapps.ContainerAppProbeArgs]:
+    """Startup (a slow first start allowed), readiness and liveness, all on the same path."""
+    live = containerapps.ContainerAppProbeHttpGetArgs(path=LIVENESS_PATH, port=APP_PORT)
+    return [
+        containerapps.ContainerAppProbeArgs(
+            type=containerapps.Type.STARTUP,
+            http_get=live,
+            # Up to 5 minutes for imports and the model load at start
+            # (Container Apps caps the threshold at 10, the period at 240 s).
+            period_seconds=30,
+            failure_threshold=10,
+        ),
+        containerapps.ContainerAppProbeArgs(
+            type=containerapps.Type.READINESS,
+            http_get=live,
+            period_seconds=10,
+            failure_threshold=3,
+        ),
+        containerapps.ContainerAppProbeArgs(
+            type=containerapps.Type.LIVENESS,
+            http_get=live,
+            period_seconds=15,
+            failure_threshold=4,
+        ),
+    ]

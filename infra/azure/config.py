@@ -1,4 +1,4 @@
-"""The Azure program's settings (read by infra/config.py, checked before anything is created).
+"""The Azure program's settings, checked before anything is created.
 
 Keys shared with the other clouds keep their meaning and default; a setting only Azure has
 gets its own key (``azure``-prefixed where AWS has a key of the same name and another
@@ -21,14 +21,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from infra.azure.sizes import size_problem
-from infra.config import (
-    OCR_LEASE_MARGIN_SECONDS,
-    CloudStackConfig,
-    _check_images,
-    _one_of,
-    _within,
-    config_key,
-)
+from infra.checks import Check, check_images, one_of, within
+from infra.config import OCR_LEASE_MARGIN_SECONDS, CloudStackConfig, config_key
 
 OCR_PLAN_SKUS = ("EP1", "EP2", "EP3")
 ACR_SKUS = ("Basic", "Standard", "Premium")
@@ -76,7 +70,7 @@ class AzureStackConfig(CloudStackConfig):
     event_ttl_minutes: int = 1440
 
     @classmethod
-    def checks(cls) -> tuple[Callable[[Any], str], ...]:
+    def checks(cls) -> tuple[Check, ...]:
         return _AZURE_CHECKS
 
     @property
@@ -162,27 +156,27 @@ def _check_issuer(c: AzureStackConfig) -> str:
     return f"mlops:authIssuer is {c.auth_issuer!r}; use the https:// issuer of your tokens."
 
 
-_AZURE_CHECKS: tuple[Callable[[Any], str], ...] = (
-    _check_images,
-    _within("upload_expiration_days", 1, 3650),
-    _within("log_retention_days", 30, 730),
+_AZURE_CHECKS: tuple[Check, ...] = (
+    check_images,
+    within("upload_expiration_days", 1, 3650),
+    within("log_retention_days", 30, 730),
     _size("azure_app_cpu", "azure_app_memory"),
     _size("azure_training_cpu", "azure_training_memory"),
-    _within("app_min_replicas", 0, 300),
-    _within("app_max_replicas", 1, 300),
+    within("app_min_replicas", 0, 300),
+    within("app_max_replicas", 1, 300),
     _check_replicas,
-    _within("app_concurrent_requests", 1, 1000),
-    _within("training_timeout_minutes", 5, 1440),
-    _within("apim_rate_limit_calls", 1, 1_000_000),
-    _within("apim_rate_limit_seconds", 1, 300),
-    _within("apim_concurrent_per_caller", 1, 1000),
+    within("app_concurrent_requests", 1, 1000),
+    within("training_timeout_minutes", 5, 1440),
+    within("apim_rate_limit_calls", 1, 1_000_000),
+    within("apim_rate_limit_seconds", 1, 300),
+    within("apim_concurrent_per_caller", 1, 1000),
     _check_issuer,
-    _one_of("acr_sku", ACR_SKUS),
-    _one_of("mlflow_db_storage_gb", POSTGRES_STORAGE_GB),
-    _one_of("mlflow_ingress", MLFLOW_INGRESS),
-    _one_of("ocr_plan_sku", OCR_PLAN_SKUS),
-    _within("ocr_max_instances", 1, 100),
-    _within("event_max_delivery_attempts", 1, 30),
-    _within("event_ttl_minutes", 1, 1440),
+    one_of("acr_sku", ACR_SKUS),
+    one_of("mlflow_db_storage_gb", POSTGRES_STORAGE_GB),
+    one_of("mlflow_ingress", MLFLOW_INGRESS),
+    one_of("ocr_plan_sku", OCR_PLAN_SKUS),
+    within("ocr_max_instances", 1, 100),
+    within("event_max_delivery_attempts", 1, 30),
+    within("event_ttl_minutes", 1, 1440),
     _check_event_retries,
 )

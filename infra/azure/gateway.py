@@ -171,10 +171,24 @@ class Gateway(pulumi.ComponentResource):
             ),
             opts=after_api,
         )
+        self.operations = self._build_operations(name, args, service, after_api)
+        self.url = service.gateway_url.apply(lambda u: u or "")
+        self.service_name = service.name
+        self.register_outputs({"url": self.url, "operations": self.operations})
+
+    def _build_operations(
+        self,
+        name: str,
+        args: GatewayArgs,
+        service: apimanagement.ApiManagementService,
+        after_api: pulumi.ResourceOptions,
+    ) -> list[str]:
+        """One operation per app route, each but the public ones validating a JWT; returns
+        their keys (``GET /health``)."""
         protected = pulumi.Output.all(args.issuer, args.audiences).apply(
             lambda values: jwt_policy(values[0], values[1])
         )
-        self.operations = []
+        keys: list[str] = []
         for op in args.operations:
             operation = apimanagement.ApiOperation(
                 f"{name}-op-{op.operation_id}",
@@ -190,7 +204,7 @@ class Gateway(pulumi.ComponentResource):
                 ],
                 opts=after_api,
             )
-            self.operations.append(op.key)
+            keys.append(op.key)
             if op.key in PUBLIC_OPERATIONS:
                 continue
             apimanagement.ApiOperationPolicy(
@@ -204,6 +218,4 @@ class Gateway(pulumi.ComponentResource):
                 value=protected,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[operation]),
             )
-        self.url = service.gateway_url.apply(lambda u: u or "")
-        self.service_name = service.name
-        self.register_outputs({"url": self.url, "operations": self.operations})
+        return keys

@@ -134,8 +134,20 @@ class ModelRegistry(pulumi.ComponentResource):
         self, name: str, args: ModelRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("mlops:azure:ModelRegistry", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         password = self._password(f"{name}-db-password")
+        server, database = self._build_database(name, args, password)
+        env = self._server_environment(name, args, server, password)
+        mlflow = self._build_app(name, args, env, database)
+        self.server_fqdn = ingress_fqdn(mlflow)
+        self.tracking_uri = self.server_fqdn.apply(lambda f: f"https://{f}{STATIC_PREFIX}")
+        self.register_outputs({"tracking_uri": self.tracking_uri})
+
+    def _build_database(
+        self, name: str, args: ModelRegistryArgs, password: pulumi.Output[str]
+    ) -> tuple[dbforpostgresql.Server, dbforpostgresql.Database]:
+        """A Burstable PostgreSQL Flexible Server that admits Azure's services, and its
+        database."""
+        child = pulumi.ResourceOptions(parent=self)
         server = dbforpostgresql.Server(
             f"{name}-pg",
             resource_group_name=args.resource_group_name,
@@ -173,6 +185,18 @@ class ModelRegistry(pulumi.ComponentResource):
             collation="en_US.utf8",
             opts=child,
         )
+        return server, database
+
+    def _server_environment(
+        self,
+        name: str,
+        args: ModelRegistryArgs,
+        server: dbforpostgresql.Server,
+        password: pulumi.Output[str],
+    ) -> Environment:
+        """The server's settings, its passwords as Key Vault references; also sets
+        :attr:`client_environment`, what the clients sign in with."""
+        child = pulumi.ResourceOptions(parent=self)
         identity = args.identity
         secret = args.vault.secret(
             PASSWORD_SECRET, password, readers={"mlflow": identity.principal_id}, opts=child
@@ -193,7 +217,7 @@ class ModelRegistry(pulumi.ComponentResource):
             "MLFLOW_TRACKING_USERNAME": ADMIN_USER,
             "MLFLOW_TRACKING_PASSWORD": admin,
         }
-        env: Environment = {
+        return {
             "MLFLOW_TRACKING_USERNAME": ADMIN_USER,
             "MLFLOW_ADMIN_PASSWORD": admin,
             "MLFLOW_AUTH_CONFIG_PATH": AUTH_CONFIG,
@@ -207,9 +231,18 @@ class ModelRegistry(pulumi.ComponentResource):
                 "*.", args.environment_domain, ",localhost,localhost:*,127.0.0.1:*"
             ),
         }
-        run = container_workload(identity, args.registry_server, env, args.depends_on)
+
+    def _build_app(
+        self,
+        name: str,
+        args: ModelRegistryArgs,
+        env: Environment,
+        database: dbforpostgresql.Database,
+    ) -> containerapps.ContainerApp:
+        """One MLflow server on the environment, started once its database exists."""
+        run = container_workload(args.identity, args.registry_server, env, args.depends_on)
         health = containerapps.ContainerAppProbeHttpGetArgs(path=HEALTH_PATH, port=MLFLOW_PORT)
-        mlflow = containerapps.ContainerApp(
+        return containerapps.ContainerApp(
             f"{name}-app",
             resource_group_name=args.resource_group_name,
             location=args.location,
@@ -255,9 +288,6 @@ class ModelRegistry(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[database, *run.depends_on]),
         )
-        self.server_fqdn = ingress_fqdn(mlflow)
-        self.tracking_uri = self.server_fqdn.apply(lambda f: f"https://{f}{STATIC_PREFIX}")
-        self.register_outputs({"tracking_uri": self.tracking_uri})
 
     def _password(self, name: str) -> pulumi.Output[str]:
         """A random secret; letters and digits only (it lands in a URI-free ini and env)."""

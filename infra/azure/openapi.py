@@ -3,10 +3,10 @@
 ``openapi.json`` (next to this module) is the app's own OpenAPI document, cut down to what
 the gateway needs (paths, methods, operation ids, path parameters). It is checked in so
 the Pulumi program does not import the FastAPI app (and MLflow, scikit-learn...) to
-deploy; ``tests/infra/azure/test_gateway.py`` fails when it no longer matches the app's
-routes. Regenerate it with::
+deploy (infra imports no app code); ``tests/infra/azure/test_gateway.py`` fails when it
+no longer matches the app's routes. Regenerate it with::
 
-    .venv/bin/python -m infra.azure.openapi
+    .venv/bin/python -m tests.infra.azure.app_openapi
 
 Routes the app mounts only in local mode (``/v1/uploads``, the local stand-in for
 presigned uploads) are left out: in the cloud, browsers upload to Blob Storage.
@@ -67,31 +67,3 @@ def operations_of(spec: dict[str, Any]) -> list[Operation]:
 
 def load_operations(path: Path = SPEC_PATH) -> list[Operation]:
     return operations_of(json.loads(path.read_text()))
-
-
-def app_spec() -> dict[str, Any]:
-    """The running app's OpenAPI document, trimmed (imports the whole app: tests, tooling)."""
-    from app.api.main import create_app
-    from app.settings import Settings
-
-    full = create_app(Settings.model_validate({"cloud": "local"})).openapi()
-    paths: dict[str, Any] = {}
-    for op in operations_of(full):
-        paths.setdefault(op.url_template, {})[op.method.lower()] = {
-            "operationId": op.operation_id,
-            "summary": op.summary,
-            "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                for name in op.path_parameters
-            ],
-        }
-    return {"openapi": full["openapi"], "info": full["info"], "paths": paths}
-
-
-def main() -> None:
-    SPEC_PATH.write_text(json.dumps(app_spec(), indent=2) + "\n")
-    print(f"wrote {SPEC_PATH}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""The GCP program's settings (read by infra/config.py, checked before anything is created).
+"""The GCP program's settings, checked before anything is created.
 
 The project and region are the provider's own settings, ``gcp:project`` and
 ``gcp:region``, read by :func:`gcp_project` and :func:`gcp_region` when the program runs.
@@ -15,19 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pulumi
 
-from infra.config import (
-    CloudStackConfig,
-    ConfigError,
-    _check_images,
-    _ipv4_range,
-    _not_above,
-    _within,
-    config_key,
-)
+from infra.checks import Check, check_images, ipv4_range, not_above, within
+from infra.config import CloudStackConfig, ConfigError, config_key
 from infra.gcp.sizes import check_size
 
 PROVIDER_NAMESPACE = "gcp"
@@ -87,7 +80,7 @@ class GcpStackConfig(CloudStackConfig):
     gcp_dead_letter_retention_days: int = 7
 
     @classmethod
-    def checks(cls) -> tuple[Callable[[Any], str], ...]:
+    def checks(cls) -> tuple[Check, ...]:
         return _GCP_CHECKS
 
     def token_issuer(self, project: str) -> str:
@@ -139,22 +132,22 @@ def _check_database(c: GcpStackConfig) -> str:
     )
 
 
-_GCP_CHECKS: tuple[Callable[[Any], str], ...] = (
-    _check_images,
-    _within("upload_expiration_days", 1, 3650),
-    _within("log_retention_days", 1, 3650),
-    _within("ocr_max_concurrency", 1, 1000),
+_GCP_CHECKS: tuple[Check, ...] = (
+    check_images,
+    within("upload_expiration_days", 1, 3650),
+    within("log_retention_days", 1, 3650),
+    within("ocr_max_concurrency", 1, 1000),
     _size("gcp_app_cpu", "gcp_app_memory", "app"),
     _size("gcp_ocr_cpu", "gcp_ocr_memory", "OCR worker"),
     _size("gcp_training_cpu", "gcp_training_memory", "training job"),
-    _within("gcp_app_min_instances", 0, 100),
-    _within("gcp_app_max_instances", 1, 100),
-    _not_above("gcp_app_min_instances", "gcp_app_max_instances"),
-    _within("gcp_app_concurrency", 1, 1000),
-    _within("gcp_training_timeout_minutes", 1, 1440),
-    _within("gcp_dead_letter_retention_days", 1, 31),
+    within("gcp_app_min_instances", 0, 100),
+    within("gcp_app_max_instances", 1, 100),
+    not_above("gcp_app_min_instances", "gcp_app_max_instances"),
+    within("gcp_app_concurrency", 1, 1000),
+    within("gcp_training_timeout_minutes", 1, 1440),
+    within("gcp_dead_letter_retention_days", 1, 31),
     _check_issuer,
     # Direct VPC egress needs a /26 at least.
-    _ipv4_range("gcp_vpc_cidr", "10.8.0.0/24", longest=26),
+    ipv4_range("gcp_vpc_cidr", "10.8.0.0/24", longest=26),
     _check_database,
 )

@@ -251,6 +251,45 @@ class OcrPipeline(pulumi.ComponentResource):
         self._pubsub_agent = number.apply(
             lambda n: f"serviceAccount:service-{n}@gcp-sa-pubsub.iam.gserviceaccount.com"
         )
+        grants = self._build_trigger_grants(service, after_apis)
+        trigger = eventarc.Trigger(
+            f"{name}-uploads",
+            project=args.project,
+            location=args.region,
+            matching_criterias=[
+                {"attribute": "type", "value": FINALIZED_EVENT},
+                {"attribute": "bucket", "value": args.uploads_bucket},
+            ],
+            destination={
+                "cloud_run_service": {"service": service.name, "region": args.region, "path": "/"}
+            },
+            service_account=args.trigger_account,
+            labels=args.labels,
+            opts=self._child.merge(pulumi.ResourceOptions(depends_on=grants)),
+        )
+        self.eventarc_subscription = trigger.transport.apply(_subscription)
+        topic, hold = self._build_dead_letters()
+
+        self.service_name = service.name
+        self.trigger_name = trigger.name
+        self.dead_letter_topic = topic.id
+        self.dead_letter_subscription = hold.id
+        self.register_outputs(
+            {
+                "service_name": self.service_name,
+                "trigger_name": self.trigger_name,
+                "eventarc_subscription": self.eventarc_subscription,
+                "dead_letter_topic": self.dead_letter_topic,
+                "dead_letter_subscription": self.dead_letter_subscription,
+            }
+        )
+
+    def _build_trigger_grants(
+        self, service: cloudrunv2.Service, after_apis: pulumi.InvokeOutputOptions
+    ) -> list[pulumi.Resource]:
+        """What the upload trigger needs before it is created: its account invokes the
+        service and receives events, the GCS agent publishes, Pub/Sub signs its tokens."""
+        name, args = self._name, self._args
         trigger_member = pulumi.Output.concat("serviceAccount:", args.trigger_account)
         invokers = bind_invokers(
             name,
@@ -288,39 +327,7 @@ class OcrPipeline(pulumi.ComponentResource):
             member=self._pubsub_agent,
             opts=self._child,
         )
-        trigger = eventarc.Trigger(
-            f"{name}-uploads",
-            project=args.project,
-            location=args.region,
-            matching_criterias=[
-                {"attribute": "type", "value": FINALIZED_EVENT},
-                {"attribute": "bucket", "value": args.uploads_bucket},
-            ],
-            destination={
-                "cloud_run_service": {"service": service.name, "region": args.region, "path": "/"}
-            },
-            service_account=args.trigger_account,
-            labels=args.labels,
-            opts=self._child.merge(
-                pulumi.ResourceOptions(depends_on=[*invokers, receiver, publisher, token_creator])
-            ),
-        )
-        self.eventarc_subscription = trigger.transport.apply(_subscription)
-        topic, hold = self._build_dead_letters()
-
-        self.service_name = service.name
-        self.trigger_name = trigger.name
-        self.dead_letter_topic = topic.id
-        self.dead_letter_subscription = hold.id
-        self.register_outputs(
-            {
-                "service_name": self.service_name,
-                "trigger_name": self.trigger_name,
-                "eventarc_subscription": self.eventarc_subscription,
-                "dead_letter_topic": self.dead_letter_topic,
-                "dead_letter_subscription": self.dead_letter_subscription,
-            }
-        )
+        return [*invokers, receiver, publisher, token_creator]
 
     def _build_service(self) -> cloudrunv2.Service:
         args = self._args

@@ -96,39 +96,12 @@ class TrainingJob(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mlops:gcp:TrainingJob", name, None, opts)
         child = child_opts(self, opts)
-        # The job's env and VPC types have the service's shape (the helpers return those).
-        vpc_access = cast(
-            cloudrunv2.JobTemplateTemplateVpcAccessArgsDict | None, vpc_egress(args.egress)
-        )
-        envs = cast(
-            list[cloudrunv2.JobTemplateTemplateContainerEnvArgsDict],
-            container_envs(args.environment),
-        )
-        template: cloudrunv2.JobTemplateArgsDict = {
-            "task_count": 1,
-            "parallelism": 1,
-            "template": {
-                "service_account": args.service_account,
-                "max_retries": 0,
-                "timeout": f"{args.timeout_minutes * 60}s",
-                "vpc_access": vpc_access,
-                "containers": [
-                    {
-                        "image": args.image,
-                        "commands": COMMAND,
-                        "args": DEFAULT_ARGS,
-                        "resources": {"limits": limits(args.cpu, args.memory_mib)},
-                        "envs": envs,
-                    }
-                ],
-            },
-        }
         job = cloudrunv2.Job(
             f"{name}-job",
             project=args.project,
             location=args.region,
             deletion_protection=args.deletion_protection,
-            template=template,
+            template=_job_template(args),
             labels=args.labels,
             opts=child.merge(pulumi.ResourceOptions(depends_on=list(args.depends_on))),
         )
@@ -172,6 +145,37 @@ class TrainingJob(pulumi.ComponentResource):
         self.job_name = job.name
         self.launcher_role = _role_name(args.project, launcher)
         self.register_outputs({"job_name": self.job_name, "launcher_role": self.launcher_role})
+
+
+def _job_template(args: TrainingJobArgs) -> cloudrunv2.JobTemplateArgsDict:
+    """One task, no retries (a failed run is reported, not repeated), the trainer's command."""
+    # The job's env and VPC types have the service's shape (the helpers return those).
+    vpc_access = cast(
+        cloudrunv2.JobTemplateTemplateVpcAccessArgsDict | None, vpc_egress(args.egress)
+    )
+    envs = cast(
+        list[cloudrunv2.JobTemplateTemplateContainerEnvArgsDict],
+        container_envs(args.environment),
+    )
+    return {
+        "task_count": 1,
+        "parallelism": 1,
+        "template": {
+            "service_account": args.service_account,
+            "max_retries": 0,
+            "timeout": f"{args.timeout_minutes * 60}s",
+            "vpc_access": vpc_access,
+            "containers": [
+                {
+                    "image": args.image,
+                    "commands": COMMAND,
+                    "args": DEFAULT_ARGS,
+                    "resources": {"limits": limits(args.cpu, args.memory_mib)},
+                    "envs": envs,
+                }
+            ],
+        },
+    }
 
 
 def _role_name(project: str, role: projects.IAMCustomRole) -> pulumi.Output[str]:

@@ -33,30 +33,7 @@ from app.domain.documents import (
 )
 from app.domain.feedback import Feedback
 from app.domain.predictions import PredictionNotFoundError, PredictionRecord
-
-# The table the infrastructure creates; tests create it from this too.
-TABLE_SCHEMA: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": name, "AttributeType": "S"}
-        for name in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk")
-    ],
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": index,
-            "KeySchema": [
-                {"AttributeName": f"{prefix}pk", "KeyType": "HASH"},
-                {"AttributeName": f"{prefix}sk", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-        for index, prefix in (("by_owner", "gsi1"), ("by_status", "gsi2"), ("by_version", "gsi3"))
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-}
+from contracts.tables import TABLE_SCHEMA as TABLE_SCHEMA  # the table, declared with infra
 
 
 def _s(value: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""infra/config.py and the Pulumi project and stack files that document it."""
+"""infra/config.py, infra/aws/config.py and the Pulumi project and stack files that document it."""
 
 from __future__ import annotations
 
@@ -11,13 +11,8 @@ import pulumi
 import pytest
 import yaml
 
-from infra.config import (
-    AwsStackConfig,
-    ConfigError,
-    config_key,
-    defaults,
-    read_stack_config,
-)
+from infra.aws.config import AwsStackConfig
+from infra.config import ConfigError, config_key, defaults, read_stack_config
 
 ROOT = Path(__file__).resolve().parents[3]
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())

@@ -7,7 +7,7 @@ import json
 import pulumi
 import pytest
 
-from app.adapters.aws.dynamodb import TABLE_SCHEMA
+from contracts.tables import TABLE_SCHEMA
 from infra.aws import documents as documents_module
 from infra.aws.documents import Documents, DocumentsArgs
 from tests.infra.aws.policy_checks import assert_least_privilege, statements

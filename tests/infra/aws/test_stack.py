@@ -9,9 +9,9 @@ import re
 import pulumi
 import pytest
 
-from infra.__main__ import mlflow_address
 from infra.aws.api import AUTHORIZER_HANDLER
 from infra.aws.model_registry import ModelRegistry, ModelRegistryArgs
+from infra.aws.program import mlflow_address
 from infra.aws.service import LAMBDA_ENTRY_POINT, LAMBDA_HANDLER
 from tests.infra.aws.stacks import (
     APP_IMAGE,

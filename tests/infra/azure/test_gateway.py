@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from infra.azure.gateway import GatewayArgs, jwt_policy
-from infra.azure.openapi import Operation, app_spec, load_operations, operations_of
+from infra.azure.openapi import Operation, load_operations, operations_of
+from tests.infra.azure.app_openapi import app_spec
 from tests.infra.azure.stacks import (
     AUDIENCE,
     CUSTOM_ISSUER,
@@ -31,7 +32,7 @@ def _policies(stack: Stack) -> dict[str, ET.Element]:
 
 
 def test_the_checked_in_spec_matches_the_apps_routes() -> None:
-    # Regenerate with `python -m infra.azure.openapi` when this fails.
+    # Regenerate with `python -m tests.infra.azure.app_openapi` when this fails.
     live = {(op.key, op.operation_id, op.path_parameters) for op in operations_of(app_spec())}
     checked_in = {(op.key, op.operation_id, op.path_parameters) for op in load_operations()}
     assert checked_in == live
