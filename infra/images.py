@@ -15,7 +15,15 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # What the builds read (docker/*.Dockerfile COPY these; .dockerignore filters the
 # context): a change in any of these files changes the tag.
-BUILD_INPUTS = (".dockerignore", "README.md", "pyproject.toml", "app", "functions", "docker")
+BUILD_INPUTS = (
+    ".dockerignore",
+    "README.md",
+    "pyproject.toml",
+    "app",
+    "contracts",
+    "functions",
+    "docker",
+)
 
 
 def content_tag(paths: Sequence[str] = BUILD_INPUTS, root: Path = REPO_ROOT) -> str:

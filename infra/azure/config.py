@@ -88,7 +88,8 @@ class AzureStackConfig(CloudStackConfig):
         if not self.audiences:
             problems.append(
                 "mlops:authAudience is not set: give the client id of the API's Entra ID app "
-                "registration (`pulumi config set mlops:authAudience <client-id>`, README)."
+                "registration (`pulumi config set mlops:authAudience <client-id>`;"
+                " see docs/deploy/azure.md)."
             )
         return problems
 

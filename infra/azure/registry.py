@@ -8,7 +8,7 @@ and pushed under a content tag (infra/images.py), and deployments use the digest
 
 Pushing needs Docker credentials for the registry in the local Docker config
 (``az acr login --name <registry>``): with the admin user off there is no password for
-the program to hand to the builder. See the README's "Deploy to Azure".
+the program to hand to the builder. See docs/deploy/azure.md.
 
 Example::
 

@@ -19,7 +19,6 @@ PAGES = [README, *sorted(DOCS.rglob("*.md"))]
 
 # Named by the docs for issue 15's restructure, which lands next to them: drop a name here
 # once it exists (the test then checks it like every other path).
-LANDING_WITH_ISSUE_15 = {"infra/aws/config.py", "infra/aws/program.py", "contracts"}
 
 _LINK = re.compile(r"!?\[(?:[^\]]|\n)*?\]\(([^)\s]+)\)")
 _FENCE = re.compile(r"```.*?```", re.S)
@@ -120,7 +119,7 @@ def _named_paths(text: str) -> set[str]:
             if not token or any(c in token for c in "<>*{}$=") or token.startswith("/"):
                 continue
             head = token.split("/")[0]
-            if "/" in token and (head in tops or token in LANDING_WITH_ISSUE_15):
+            if "/" in token and head in tops:
                 paths.add(token)
             elif token in tops and "." in token and not token.startswith("."):
                 paths.add(token)  # a root file: Makefile-less names like Pulumi.yaml
