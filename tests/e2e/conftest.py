@@ -10,36 +10,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
-from app.settings import load_settings
-from app.training.train import TrainingReport, TrainingRequest, train
-
-
-@dataclass
-class TrainedRegistry:
-    data_dir: Path
-    report: TrainingReport
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedRegistry:
-    """The default model, trained once for the session the way a first start does."""
-    data_dir = tmp_path_factory.mktemp("mlops-data")
-    settings = load_settings(data_dir=data_dir)
-    report = train(
-        settings,
-        TrainingRequest(
-            generate_per_class=settings.default_train_per_class,
-            heldout_per_class=5,
-            progress=False,
-        ),
-    )
-    return TrainedRegistry(data_dir=data_dir, report=report)
+from tests.trained import TrainedRegistry
 
 
 class AppProcess:

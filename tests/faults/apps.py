@@ -50,7 +50,11 @@ def png() -> bytes:
 
 
 def fault_app(
-    root: Path, *, busy_timeout: float = 30, objects: object | None = None
+    root: Path,
+    *,
+    busy_timeout: float = 30,
+    objects: object | None = None,
+    registry: object | None = None,
 ) -> tuple[FastAPI, SteeredReader]:
     """The app over SQLite and files under ``root``, auth off, a keyword model, and a
     dispatcher that retries after a storage fault within a second or two."""
@@ -62,7 +66,7 @@ def fault_app(
         records=SqliteDocumentRecords(db),
         feedback=SqliteFeedbackStore(db),
         models=source,
-        registry=source,
+        registry=registry or source,  # type: ignore[arg-type]
         jobs=FakeJobLauncher(),
     )
     container = build_container(settings, adapters)
