@@ -13,6 +13,7 @@ from app.domain.jobs import TrainingJob
 from app.domain.predictions import ModelRef
 from app.ports import (
     DocumentRecords,
+    EventLedger,
     FeedbackStore,
     JobLauncher,
     ModelRegistry,
@@ -28,6 +29,7 @@ from app.services.monitoring import MonitoringService
 from app.services.pipeline import DocumentPipeline, Reader
 from app.services.predictions import PredictionBatch, PredictionService
 from app.services.retraining import RetrainingPolicy, RetrainingService
+from app.services.uploads import ModelFreshness, UploadWorker
 from app.settings import Cloud, Settings, SettingsError
 
 
@@ -43,6 +45,9 @@ class Adapters:
     # job subprocesses still running).
     openers: list[Callable[[], object]] = field(default_factory=list)
     closers: list[Callable[[], object]] = field(default_factory=list)
+    # Storage-event deliveries handled, for the OCR functions; none in local mode, where
+    # the app dispatches each upload in-process exactly once.
+    ledger: EventLedger | None = None
 
 
 @dataclass
@@ -114,7 +119,11 @@ def _local_adapters(settings: Settings) -> Adapters:
 
 
 def _aws_adapters(settings: Settings) -> Adapters:
-    from app.adapters.aws.dynamodb import DynamoDocumentRecords, DynamoFeedbackStore
+    from app.adapters.aws.dynamodb import (
+        DynamoDocumentRecords,
+        DynamoEventLedger,
+        DynamoFeedbackStore,
+    )
     from app.adapters.aws.ecs import EcsJobLauncher
     from app.adapters.aws.s3 import S3ObjectStore
     from app.adapters.mlflow_registry import MlflowModelSource
@@ -124,6 +133,7 @@ def _aws_adapters(settings: Settings) -> Adapters:
         objects=S3ObjectStore(settings.uploads_bucket),
         records=DynamoDocumentRecords(settings.records_table),
         feedback=DynamoFeedbackStore(settings.records_table),
+        ledger=DynamoEventLedger(settings.records_table),
         models=registry,
         registry=registry,
         jobs=EcsJobLauncher(
@@ -142,6 +152,7 @@ def _azure_adapters(settings: Settings) -> Adapters:
     from app.adapters.azure.container_apps import ContainerAppsJobLauncher
     from app.adapters.azure.cosmos import (
         CosmosDocumentRecords,
+        CosmosEventLedger,
         CosmosFeedbackStore,
         cosmos_database,
     )
@@ -157,6 +168,7 @@ def _azure_adapters(settings: Settings) -> Adapters:
         ),
         records=CosmosDocumentRecords(database),
         feedback=CosmosFeedbackStore(database),
+        ledger=CosmosEventLedger(database),
         models=registry,
         registry=registry,
         jobs=ContainerAppsJobLauncher(
@@ -173,6 +185,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
     from app.adapters.gcp.cloud_run_jobs import CloudRunJobLauncher
     from app.adapters.gcp.firestore import (
         FirestoreDocumentRecords,
+        FirestoreEventLedger,
         FirestoreFeedbackStore,
         firestore_client,
     )
@@ -187,6 +200,7 @@ def _gcp_adapters(settings: Settings) -> Adapters:
         ),
         records=FirestoreDocumentRecords(client),
         feedback=FirestoreFeedbackStore(client),
+        ledger=FirestoreEventLedger(client),
         models=registry,
         registry=registry,
         jobs=CloudRunJobLauncher(
@@ -328,3 +342,17 @@ def _after_job(holder: ModelHolder, job: TrainingJob) -> None:
 
 def _delivered_by_storage_events(event: DocumentUploaded) -> None:
     """In the cloud the bucket's own notification starts the OCR function."""
+
+
+def build_upload_worker(container: Container) -> UploadWorker:
+    """The OCR functions' handler of upload events, on the container's pipeline, records
+    and event ledger (one per process, built on its first event)."""
+    settings = container.settings
+    return UploadWorker(
+        container.pipeline,
+        container.adapters.records,
+        container.adapters.ledger,
+        ModelFreshness(container.holder, settings.model_poll_seconds),
+        bucket=container.adapters.objects.bucket,
+        lease_seconds=settings.ocr_lease_seconds,
+    )

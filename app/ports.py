@@ -243,3 +243,43 @@ class JobLauncher(Protocol):
     def list(self, limit: int = 20) -> Sequence[TrainingJob]:
         """Newest first."""
         ...
+
+
+@runtime_checkable
+class EventLedger(Protocol):
+    """Which deliveries of storage events were handled: storage events come at least
+    once, and an upload must be processed at most once per object version.
+
+    ``begin`` writes an in-progress marker with a lease (a conditional write: of two
+    concurrent deliveries, one begins); ``finish`` marks it done, remembered for
+    ``ttl_seconds``; ``release`` deletes it after a failure so a retry may begin, but only
+    while the marker is still this delivery's own (a delivery that took it over after
+    the lease ended keeps it).
+
+    Example::
+
+        key = upload.idempotency_key                  # "uploads/uploads/8f0c@0x8DC"
+        if ledger.begin(key, lease_seconds=900, ttl_seconds=604800):
+            try:
+                process(upload)
+            except Exception:
+                ledger.release(key)                   # the redelivery may begin again
+                raise
+            ledger.finish(key)                        # later deliveries are duplicates
+    """
+
+    def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
+        """True when this delivery should process ``key``: nobody did, the last attempt
+        released it, its lease ended or its marker expired. False for a duplicate or
+        while another delivery holds it."""
+        ...
+
+    def finish(self, key: str) -> None:
+        """``key`` was handled; later deliveries are duplicates until the ``ttl_seconds``
+        given to ``begin`` have passed."""
+        ...
+
+    def release(self, key: str) -> None:
+        """This delivery failed: the next one may process ``key``. No effect on a marker
+        that is finished or held by another delivery."""
+        ...

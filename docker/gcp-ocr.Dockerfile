@@ -39,7 +39,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     MLOPS_DATA_DIR=/tmp/mlops
 WORKDIR /home/mlops
 # functions-framework loads its target from a source file; the module imports the
-# installed package (functions.common, app), so only this file is needed beside it.
+# installed package (app), so only this file is needed beside it.
 COPY functions/gcp/main.py functions/gcp/main.py
 USER 10001
 EXPOSE 8080

@@ -15,12 +15,14 @@ import functools
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 
 from app.domain.documents import DocumentUploaded
-from functions.common import UploadWorker
+
+if TYPE_CHECKING:
+    from app.services.uploads import UploadWorker
 
 app = func.FunctionApp()
 log = logging.getLogger("functions.azure")
@@ -32,14 +34,12 @@ VALIDATION = "Microsoft.EventGrid.SubscriptionValidationEvent"
 @functools.cache
 def worker() -> UploadWorker:
     """Built once per worker process, on its first event."""
-    from app.adapters.azure.cosmos import CosmosEventLedger, cosmos_database
-    from app.bootstrap import build_container
+    from app.bootstrap import build_container, build_upload_worker
     from app.settings import get_settings
 
     settings = get_settings()
     log.setLevel(settings.log_level)
-    database = cosmos_database(settings.azure_cosmos_endpoint, settings.azure_cosmos_database)
-    return UploadWorker(build_container(settings), CosmosEventLedger(database))
+    return build_upload_worker(build_container(settings))
 
 
 def upload_of(subject: str, data: Mapping[str, Any]) -> DocumentUploaded:
@@ -59,12 +59,9 @@ def upload_of(subject: str, data: Mapping[str, Any]) -> DocumentUploaded:
 
 
 def _handle(upload: DocumentUploaded, event_id: str) -> dict[str, str]:
-    runtime = worker()
-    if upload.bucket != runtime.container.settings.uploads_bucket:
-        log.info("a blob outside the uploads container; skipped", extra={"event_id": event_id})
-        return {"status": "skipped"}
-    result = runtime.handle(upload)
-    log.info("document handled: %s", result, extra={"event_id": event_id, **result})
+    result = worker().handle(upload)
+    if "document_id" in result:  # not a blob outside uploads/ of the uploads container
+        log.info("document handled: %s", result, extra={"event_id": event_id, **result})
     return result
 
 

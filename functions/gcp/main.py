@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 import functions_framework
 
 from app.domain.documents import DocumentUploaded
-from functions.common import UploadWorker
 
 if TYPE_CHECKING:
     from cloudevents.http import CloudEvent
+
+    from app.services.uploads import UploadWorker
 
 log = logging.getLogger("functions.gcp")
 
@@ -30,16 +31,12 @@ FINALIZED = "google.cloud.storage.object.v1.finalized"
 @functools.cache
 def worker() -> UploadWorker:
     """Built once per instance, on its first event."""
-    from app.adapters.gcp.firestore import FirestoreEventLedger, firestore_client
-    from app.bootstrap import build_container
+    from app.bootstrap import build_container, build_upload_worker
     from app.settings import get_settings
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    ledger = FirestoreEventLedger(
-        firestore_client(settings.gcp_project, settings.gcp_firestore_database)
-    )
-    return UploadWorker(build_container(settings), ledger)
+    return build_upload_worker(build_container(settings))
 
 
 def upload_of(data: Mapping[str, Any]) -> DocumentUploaded:

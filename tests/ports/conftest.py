@@ -20,6 +20,7 @@ from app.adapters.local.jobs import SubprocessJobLauncher
 from app.adapters.local.objects import LocalObjectStore
 from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
 from app.adapters.local.sqlite import SqliteDatabase
+from tests.unit.fakes import FakeEventLedger
 
 
 def _bucket(tmp: Path) -> str:
@@ -60,6 +61,13 @@ def _dynamo_feedback(tmp: Path, _moto: object) -> object:
     from app.adapters.aws.dynamodb import DynamoFeedbackStore
 
     return DynamoFeedbackStore(_table(tmp))
+
+
+def _dynamo_ledgers(tmp: Path, _moto: object) -> Callable[[], object]:
+    from app.adapters.aws.dynamodb import DynamoEventLedger
+
+    table = _table(tmp)
+    return lambda: DynamoEventLedger(table)
 
 
 # The fake Fargate each ECS launcher's test runs its tasks on, stopped after the test.
@@ -131,6 +139,14 @@ JobLauncherFactories: dict[str, Callable[[Path, object], object]] = {
     "container_apps": _cloud("azure", "container_apps_launcher"),
     "cloud_run": _cloud("gcp", "cloud_run_launcher"),
 }
+# An event ledger's factory gives a maker of ledgers over one store: each is the ledger of
+# another process (its own holds on the markers it wrote), as in the cloud.
+EventLedgerFactories: dict[str, Callable[[Path, object], object]] = {
+    "memory": lambda tmp, _: FakeEventLedger().another,
+    "dynamodb": _dynamo_ledgers,
+    "cosmos": _cloud("azure", "cosmos_ledgers"),
+    "firestore": _cloud("gcp", "firestore_ledgers"),
+}
 FeedbackFactories: dict[str, Callable[[Path, object], object]] = {
     "sqlite": lambda tmp, _: SqliteFeedbackStore(SqliteDatabase(tmp / "records.sqlite3")),
     "dynamodb": _dynamo_feedback,
@@ -172,6 +188,12 @@ def records(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
 @pytest.fixture(params=sorted(FeedbackFactories))
 def feedback_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
     yield _build(request, FeedbackFactories, tmp_path)
+
+
+@pytest.fixture(params=sorted(EventLedgerFactories))
+def event_ledgers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    """A maker of ledgers sharing one store: ``event_ledgers()`` is one process's."""
+    yield _build(request, EventLedgerFactories, tmp_path)
 
 
 @pytest.fixture(params=sorted(JobLauncherFactories))

@@ -6,10 +6,11 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from app.adapters.marker_holds import DEFAULT_TTL_SECONDS, MarkerHolds
 from app.domain.jobs import JobNotFoundError, JobReason, JobStatus, TrainingJob, TrainingJobRequest
 from app.domain.models import ModelNotFoundError, ModelVersionInfo
 from app.domain.predictions import ModelRef, Prediction
@@ -121,3 +122,54 @@ class FakeJobLauncher:
 
     def list(self, limit: int = 20) -> list[TrainingJob]:
         return sorted(self.jobs.values(), key=lambda j: j.created_at, reverse=True)[:limit]
+
+
+@dataclass
+class _Marker:
+    state: str  # "in_progress" or "done"
+    lease_until: float
+    expires_at: float
+    holder: str
+
+
+class FakeEventLedger:
+    """The :class:`~app.ports.EventLedger` contract in memory. ``another()`` is a ledger
+    of another process over the same markers (what the cloud's database is shared by)."""
+
+    def __init__(self) -> None:
+        self.markers: dict[str, _Marker] = {}
+        self._lock = threading.Lock()
+        self._holds = MarkerHolds()
+
+    def another(self) -> FakeEventLedger:
+        other = FakeEventLedger()
+        other.markers, other._lock = self.markers, self._lock
+        return other
+
+    def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
+        def write(token: str) -> bool:
+            with self._lock:
+                now = time.time()
+                marker = self.markers.get(key)
+                alive = marker is not None and marker.expires_at > now
+                if alive and (marker.state == "done" or marker.lease_until > now):
+                    return False
+                self.markers[key] = _Marker(
+                    "in_progress", now + lease_seconds, now + ttl_seconds, token
+                )
+                return True
+
+        return self._holds.begin(key, ttl_seconds, write)
+
+    def finish(self, key: str) -> None:
+        hold = self._holds.pop(key)
+        ttl = hold.ttl_seconds if hold else DEFAULT_TTL_SECONDS
+        with self._lock:
+            self.markers[key] = _Marker("done", 0.0, time.time() + ttl, "")
+
+    def release(self, key: str) -> None:
+        hold = self._holds.pop(key)
+        with self._lock:
+            marker = self.markers.get(key)
+            if hold and marker and marker.state == "in_progress" and marker.holder == hold.token:
+                del self.markers[key]

@@ -28,6 +28,7 @@ import app.domain.documents, app.domain.feedback, app.domain.predictions
 import app.services.pipeline, app.services.documents, app.services.predictions
 import app.services.feedback, app.services.model_holder
 import app.services.monitoring, app.services.retraining, app.services.models, app.services.drift
+import app.services.uploads, app.adapters.marker_holds
 import app.adapters.local.jobs, app.adapters.aws.s3, app.adapters.aws.dynamodb
 import app.ocr.reader, app.ocr.decode, app.ocr.engines, app.text.cleaning
 import app.adapters.local.objects, app.adapters.local.records

@@ -6,7 +6,9 @@ Items (``pk`` / ``sk``):
   ``<created>#<id>``) and ``by_status`` (``STATUS#<status>``, ``<created>#<id>``);
 - a prediction: ``PRED#<id>`` / ``PRED``;
 - feedback: ``FEEDBACK`` / ``<created>#<id>``; index ``by_version``
-  (``FEEDBACK#<model version>``, ``<created>#<id>``).
+  (``FEEDBACK#<model version>``, ``<created>#<id>``);
+- a storage event handled (the OCR function's ledger): ``EVENT#<key>`` / ``EVENT``,
+  deleted by the table's TTL on ``expiration``.
 
 Numbers and nested values are stored as strings and JSON (the low-level client
 then needs no Decimal juggling). The idempotent claim is one conditional update.
@@ -15,6 +17,7 @@ then needs no Decimal juggling). The idempotent claim is one conditional update.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -22,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.adapters.aws import client as aws_client
+from app.adapters.marker_holds import DEFAULT_TTL_SECONDS, MarkerHolds
 from app.adapters.record_fields import to_document_record, to_feedback, to_prediction_record
 from app.domain.documents import (
     DocumentExistsError,
@@ -391,3 +395,107 @@ class DynamoFeedbackStore(_Table):
                 ExpressionAttributeValues={":k": _s("FEEDBACK")},
             )
         return [to_feedback(json.loads(item["data"]["S"])) for item in items[:limit]]
+
+
+# The attribute the table's TTL deletes items by (epoch seconds): infra/aws/documents.py.
+EXPIRATION = "expiration"
+_IN_PROGRESS, _DONE = "in_progress", "done"
+
+
+def _event_item_key(key: str) -> dict[str, dict[str, str]]:
+    return {"pk": _s(f"EVENT#{key}"), "sk": _s("EVENT")}
+
+
+class DynamoEventLedger(_Table):
+    """Storage-event deliveries handled, for the OCR function (``EventLedger``), in the
+    records table: one item per event key, ``EVENT#<key>`` / ``EVENT``, with ``status``
+    (``in_progress`` with a ``lease_until``, or ``done``) and ``expiration``, by which
+    the table's TTL deletes it. TTL deletes late (up to days), so an expired item counts
+    as absent.
+
+    ``begin`` is one conditional put (absent, expired, or in progress with its lease
+    over), ``release`` one conditional delete (in progress and still this delivery's
+    ``holder`` token): DynamoDB decides each atomically, no read first.
+
+    Example::
+
+        ledger = DynamoEventLedger("mlops-records")
+        if ledger.begin("uploads/uploads/8f0c@9b2cf5", lease_seconds=900, ttl_seconds=604800):
+            ...                                    # process the upload once
+            ledger.finish("uploads/uploads/8f0c@9b2cf5")
+    """
+
+    def __init__(self, table: str, *, client: Any = None) -> None:
+        super().__init__(table, client)
+        self._holds = MarkerHolds()
+
+    def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
+        return self._holds.begin(
+            key, ttl_seconds, lambda token: self._put_marker(key, token, lease_seconds, ttl_seconds)
+        )
+
+    def _put_marker(self, key: str, token: str, lease_seconds: float, ttl_seconds: int) -> bool:
+        from botocore.exceptions import ClientError
+
+        now = time.time()
+        item = {
+            **_event_item_key(key),
+            "key": _s(key),
+            "status": _s(_IN_PROGRESS),
+            "holder": _s(token),
+            "lease_until": _n(now + lease_seconds),
+            EXPIRATION: _n(math.ceil(now + ttl_seconds)),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR #expiration <= :now"
+                    " OR (#status = :in_progress AND #lease_until <= :now)"
+                ),
+                ExpressionAttributeNames={
+                    "#expiration": EXPIRATION,
+                    "#status": "status",
+                    "#lease_until": "lease_until",
+                },
+                ExpressionAttributeValues={":now": _n(now), ":in_progress": _s(_IN_PROGRESS)},
+            )
+        except ClientError as exc:
+            if self._conditional_failed(exc):
+                return False  # finished, or another delivery holds it
+            raise
+        return True
+
+    def finish(self, key: str) -> None:
+        hold = self._holds.pop(key)
+        ttl = hold.ttl_seconds if hold is not None else DEFAULT_TTL_SECONDS
+        item = {
+            **_event_item_key(key),
+            "key": _s(key),
+            "status": _s(_DONE),
+            EXPIRATION: _n(math.ceil(time.time() + ttl)),
+        }
+        self.client.put_item(TableName=self.table, Item=item)
+
+    def release(self, key: str) -> None:
+        from botocore.exceptions import ClientError
+
+        hold = self._holds.pop(key)
+        if hold is None:
+            return  # this process began no delivery of it
+        try:
+            self.client.delete_item(
+                TableName=self.table,
+                Key=_event_item_key(key),
+                ConditionExpression="#status = :in_progress AND #holder = :holder",
+                ExpressionAttributeNames={"#status": "status", "#holder": "holder"},
+                ExpressionAttributeValues={
+                    ":in_progress": _s(_IN_PROGRESS),
+                    ":holder": _s(hold.token),
+                },
+            )
+        except ClientError as exc:
+            if not self._conditional_failed(exc):
+                raise
+            # Finished, or taken over by a delivery that began after this one's lease.

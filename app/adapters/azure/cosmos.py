@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from app.adapters.marker_holds import MarkerHolds
 from app.adapters.record_fields import (
     claimed_fields,
     completed_fields,
@@ -339,7 +340,8 @@ class CosmosEventLedger(_Container):
 
     A marker is created when a delivery begins (``in_progress``, with a lease) and
     marked ``done`` when it finishes; Cosmos deletes it ``ttl`` seconds after its last
-    write. A delivery whose holder died (lease expired) is taken over by the next one.
+    write. A delivery whose holder died (lease expired) is taken over by the next one; a
+    release deletes the marker only while it carries that delivery's ``holder`` token.
 
     Example::
 
@@ -355,8 +357,16 @@ class CosmosEventLedger(_Container):
 
     def __init__(self, database: DatabaseProxy | Any) -> None:
         super().__init__(database, "idempotency")
+        self._holds = MarkerHolds()
 
     def begin(self, key: str, *, lease_seconds: float, ttl_seconds: float) -> bool:
+        return self._holds.begin(
+            key,
+            max(1, math.ceil(ttl_seconds)),  # Cosmos wants whole seconds > 0
+            lambda token: self._write_marker(key, token, lease_seconds, ttl_seconds),
+        )
+
+    def _write_marker(self, key: str, token: str, lease_seconds: float, ttl_seconds: float) -> bool:
         from azure.cosmos.exceptions import (
             CosmosAccessConditionFailedError,
             CosmosResourceExistsError,
@@ -371,8 +381,9 @@ class CosmosEventLedger(_Container):
                 "pk": marker_id,
                 "key": key,
                 "status": "in_progress",
+                "holder": token,
                 "lease_until": now + lease_seconds,
-                "ttl": max(1, math.ceil(ttl_seconds)),  # Cosmos wants whole seconds > 0
+                "ttl": max(1, math.ceil(ttl_seconds)),
             }
             with _transient_errors(f"idempotency/{key}"):
                 try:
@@ -393,6 +404,7 @@ class CosmosEventLedger(_Container):
         raise StorageUnavailableError(f"idempotency/{key}", "the marker kept changing")
 
     def finish(self, key: str) -> None:
+        self._holds.pop(key)
         marker_id = _marker_id(key)
         with _transient_errors(f"idempotency/{key}"):
             current = self._read(marker_id, marker_id) or {}
@@ -406,11 +418,16 @@ class CosmosEventLedger(_Container):
             CosmosResourceNotFoundError,
         )
 
+        hold = self._holds.pop(key)
+        if hold is None:
+            return  # this process began no delivery of it
         marker_id = _marker_id(key)
         with _transient_errors(f"idempotency/{key}"):
             current = self._read(marker_id, marker_id)
             if current is None or current["status"] != "in_progress":
                 return
+            if current.get("holder") != hold.token:
+                return  # taken over by a delivery that began after this one's lease
             # Conditional: a delivery that took the marker over in between keeps it.
             with contextlib.suppress(CosmosAccessConditionFailedError, CosmosResourceNotFoundError):
                 self.container.delete_item(

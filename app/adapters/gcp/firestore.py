@@ -40,6 +40,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from app.adapters.marker_holds import DEFAULT_TTL_SECONDS, MarkerHolds
 from app.adapters.record_fields import (
     claimed_fields,
     completed_fields,
@@ -344,7 +345,8 @@ def _hashed(raw: str) -> str:
 
 
 class FirestoreEventLedger(_Collections):
-    """Storage-event deliveries handled, for the OCR function (``EventLedger``).
+    """Storage-event deliveries handled, for the OCR function (``EventLedger``). A
+    release deletes the marker only while it carries that delivery's ``holder`` token.
 
     Example::
 
@@ -354,7 +356,18 @@ class FirestoreEventLedger(_Collections):
             ledger.finish("uploads/uploads/8f0c@1712")
     """
 
+    def __init__(self, client: firestore.Client) -> None:
+        super().__init__(client)
+        self._holds = MarkerHolds()
+
     def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
+        return self._holds.begin(
+            key,
+            ttl_seconds,
+            lambda token: self._write_marker(key, token, lease_seconds, ttl_seconds),
+        )
+
+    def _write_marker(self, key: str, token: str, lease_seconds: float, ttl_seconds: int) -> bool:
         from google.api_core.exceptions import AlreadyExists
 
         ref = self.client.collection(IDEMPOTENCY).document(_hashed(key))
@@ -364,6 +377,7 @@ class FirestoreEventLedger(_Collections):
                 fields = {
                     "key": key,
                     "state": "processing",
+                    "holder": token,
                     "lease_until": now + timedelta(seconds=lease_seconds),
                     "expires_at": now + timedelta(seconds=ttl_seconds),
                     "ttl_seconds": ttl_seconds,
@@ -389,10 +403,12 @@ class FirestoreEventLedger(_Collections):
         )
 
     def finish(self, key: str) -> None:
+        self._holds.pop(key)
         ref = self.client.collection(IDEMPOTENCY).document(_hashed(key))
         with unavailable_as_storage_error(f"{IDEMPOTENCY}/{key}"):
             snapshot = ref.get()
-            ttl = fields_of(snapshot).get("ttl_seconds", _DEFAULT_TTL)
+            # A marker deleted while its delivery ran (a lease longer than the TTL): a week.
+            ttl = fields_of(snapshot).get("ttl_seconds", DEFAULT_TTL_SECONDS)
             now = _now()
             ref.set(
                 {
@@ -407,15 +423,15 @@ class FirestoreEventLedger(_Collections):
     def release(self, key: str) -> None:
         from google.api_core.exceptions import FailedPrecondition, NotFound
 
+        hold = self._holds.pop(key)
+        if hold is None:
+            return  # this process began no delivery of it
         ref = self.client.collection(IDEMPOTENCY).document(_hashed(key))
         with unavailable_as_storage_error(f"{IDEMPOTENCY}/{key}"):
             snapshot = ref.get()
-            if not snapshot.exists or fields_of(snapshot).get("state") != "processing":
-                return  # gone, or finished by a delivery that took it over
+            item = fields_of(snapshot)
+            if item.get("state") != "processing" or item.get("holder") != hold.token:
+                return  # gone, finished, or taken over after this delivery's lease ended
             # Conditional: a delivery that took the marker over in between keeps it.
             with contextlib.suppress(FailedPrecondition, NotFound):
                 ref.delete(option=self.client.write_option(last_update_time=snapshot.update_time))
-
-
-# For a marker deleted while its delivery ran (a lease longer than the TTL): a week.
-_DEFAULT_TTL = 7 * 24 * 3600

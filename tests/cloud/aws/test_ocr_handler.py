@@ -18,11 +18,17 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from app.adapters.aws.dynamodb import TABLE_SCHEMA, DynamoDocumentRecords
+from app.adapters.aws.dynamodb import (
+    EXPIRATION,
+    TABLE_SCHEMA,
+    DynamoDocumentRecords,
+    DynamoEventLedger,
+)
 from app.adapters.aws.s3 import S3ObjectStore
 from app.domain.documents import DocumentRecord, DocumentStatus
 from app.domain.identity import Principal
 from app.services.documents import DocumentService
+from app.services.pipeline import DocumentPipeline
 from app.settings import get_settings
 from functions.aws import handler as ocr
 from tests.cloud.aws.conftest import REGION, MotoServer, S3Registry
@@ -96,6 +102,13 @@ class Stack:
                 for m in messages
             ]
         }
+
+    def ledger_item(self, event: dict) -> dict | None:
+        """The event ledger's item of the (one) upload in a Lambda event, if any."""
+        [upload] = ocr.uploads_in(json.loads(event["Records"][0]["body"]))
+        key = {"pk": {"S": f"EVENT#{upload.idempotency_key}"}, "sk": {"S": "EVENT"}}
+        answer = self.dynamodb.get_item(TableName=TABLE, Key=key, ConsistentRead=True)
+        return answer.get("Item")
 
     def upload(self, data: bytes) -> tuple[DocumentRecord, dict]:
         """Upload the way the API does; return the pending record and its Lambda event."""
@@ -207,21 +220,19 @@ def test_an_upload_ends_done_with_a_prediction(stack, processed):
     assert done.attempts == 1
 
 
-def test_the_same_event_twice_is_processed_once(stack, processed, caplog):
+def test_the_same_event_twice_is_processed_once(stack, processed, caplog, monkeypatch):
     pending, event, _response = processed
     before = stack.records.get(pending.id)
+    runs: list[object] = []
+    monkeypatch.setattr(DocumentPipeline, "handle", lambda _self, upload: runs.append(upload))
     assert ocr.handler(event, LambdaContext()) == {"batchItemFailures": []}
-    # The answer comes from the idempotency record ("done"), not from a second run of
-    # the pipeline, whose claim would have answered "duplicate".
-    assert handled(caplog) == ["done"]
+    # The answer comes from the event ledger's record, not from a second run of the
+    # pipeline: the delivery the first one finished is a duplicate.
+    assert (handled(caplog), runs) == (["duplicate"], [])
     assert stack.records.get(pending.id) == before
-    items = stack.dynamodb.query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"idempotency#{FUNCTION}"}},
-    )["Items"]
-    assert [item["status"]["S"] for item in items] == ["COMPLETED"]
-    assert {"expiration", "data"} <= set(items[0])
+    item = stack.ledger_item(event)
+    assert item is not None and item["status"]["S"] == "done"
+    assert EXPIRATION in item  # the table's TTL forgets it
 
 
 def test_a_poison_object_ends_failed_without_a_retry(stack, lambda_env):
@@ -253,6 +264,25 @@ def test_without_a_champion_the_message_is_retried_and_the_record_stays_pending(
         }
         still = stack.records.get(record.id)
         assert (still.status, still.attempts) == (DocumentStatus.PENDING, 0)
+        assert stack.ledger_item(event) is None  # released: the redelivery may begin
     finally:
         monkeypatch.delenv("MLOPS_MODEL_ALIAS")
         fresh_runtime()
+    # SQS delivers the message again; with a champion it is processed (a poison: failed).
+    assert ocr.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    after = stack.records.get(record.id)
+    assert (after.status, after.attempts) == (DocumentStatus.FAILED, 1)
+
+
+def test_a_delivery_while_another_holds_the_upload_is_retried(stack, lambda_env):
+    record, event = stack.upload(b"\x89PNG\r\n\x1a\n" + os.urandom(64))
+    # Another Lambda is processing this upload (its ledger marker, its lease running).
+    [upload] = ocr.uploads_in(json.loads(event["Records"][0]["body"]))
+    holder = DynamoEventLedger(TABLE, client=stack.dynamodb)
+    assert holder.begin(upload.idempotency_key, lease_seconds=300, ttl_seconds=3600)
+    response = ocr.handler(event, LambdaContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert stack.records.get(record.id).status is DocumentStatus.PENDING
+    holder.release(upload.idempotency_key)  # the other Lambda gave up: the retry processes it
+    assert ocr.handler(event, LambdaContext()) == {"batchItemFailures": []}
+    assert stack.records.get(record.id).status is DocumentStatus.FAILED

@@ -41,6 +41,15 @@ def cosmos_feedback(tmp: Path, _: object) -> object:
     return CosmosFeedbackStore(FakeCosmosDatabase())
 
 
+def cosmos_ledgers(tmp: Path, _: object) -> object:
+    """A maker of ``CosmosEventLedger`` s (one per process) on one fresh fake Cosmos account."""
+    from app.adapters.azure.cosmos import CosmosEventLedger
+    from tests.cloud.azure.fake_cosmos import FakeCosmosDatabase
+
+    database = FakeCosmosDatabase()
+    return lambda: CosmosEventLedger(database)
+
+
 def container_apps_launcher(tmp: Path, _: object) -> object:
     """``ContainerAppsJobLauncher`` on a fake Cosmos account and fake Container Apps whose
     executions run fake_train.py; ``shutdown()`` stops what still runs after the test."""

@@ -5,7 +5,6 @@ after losing an etag race."""
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -155,7 +154,7 @@ def test_a_claim_retries_when_an_unrelated_write_changed_the_etag(database):
     assert touched and claimed.attempts == 1
 
 
-# -- the event ledger
+# -- the event ledger (its behaviour: tests/ports/test_event_ledger.py)
 
 
 @pytest.fixture
@@ -174,47 +173,6 @@ def test_a_finished_event_is_a_duplicate_until_its_ttl_ends(ledger, clock):
     assert ledger.begin("k", lease_seconds=60, ttl_seconds=3600) is False
     clock.now += 3601  # Cosmos counts the ttl from the last write
     assert ledger.begin("k", lease_seconds=60, ttl_seconds=3600) is True
-
-
-def test_an_event_in_progress_is_not_taken_while_its_lease_runs(ledger):
-    assert ledger.begin("k", lease_seconds=600, ttl_seconds=3600) is True
-    assert ledger.begin("k", lease_seconds=600, ttl_seconds=3600) is False
-
-
-def test_an_expired_lease_is_taken_over(ledger):
-    assert ledger.begin("k", lease_seconds=-1, ttl_seconds=3600) is True  # its holder died
-    assert ledger.begin("k", lease_seconds=600, ttl_seconds=3600) is True
-    assert ledger.begin("k", lease_seconds=600, ttl_seconds=3600) is False
-
-
-def test_a_released_event_can_be_processed_again(ledger):
-    assert ledger.begin("k", lease_seconds=600, ttl_seconds=3600) is True
-    ledger.release("k")
-    assert ledger.begin("k", lease_seconds=600, ttl_seconds=3600) is True
-
-
-def test_release_leaves_a_finished_event_alone(ledger):
-    ledger.begin("k", lease_seconds=600, ttl_seconds=3600)
-    ledger.finish("k")
-    ledger.release("k")
-    assert ledger.begin("k", lease_seconds=600, ttl_seconds=3600) is False
-
-
-def test_concurrent_deliveries_begin_once(ledger):
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        began = list(
-            pool.map(lambda _: ledger.begin("k", lease_seconds=600, ttl_seconds=60), range(16))
-        )
-    assert began.count(True) == 1
-
-
-def test_concurrent_takeovers_of_an_expired_lease_grant_one(ledger):
-    ledger.begin("k", lease_seconds=-1, ttl_seconds=3600)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        began = list(
-            pool.map(lambda _: ledger.begin("k", lease_seconds=600, ttl_seconds=60), range(16))
-        )
-    assert began.count(True) == 1
 
 
 # -- what the fake refuses, so the adapters cannot rely on it

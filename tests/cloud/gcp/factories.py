@@ -81,6 +81,14 @@ def firestore_feedback(tmp: Path, service: Any = None) -> Any:
     return FirestoreFeedbackStore(_firestore(service))
 
 
+def firestore_ledgers(tmp: Path, service: Any = None) -> Any:
+    """A maker of ``FirestoreEventLedger`` s (one per process) on one empty project."""
+    from app.adapters.gcp.firestore import FirestoreEventLedger
+
+    client = _firestore(service)
+    return lambda: FirestoreEventLedger(client)
+
+
 def cloud_run_launcher(tmp: Path, service: Any = None) -> Any:
     """Jobs recorded in the Firestore emulator, run by a fake Cloud Run (fake_cloud_run.py:
     tests/ports/fake_train.py stands in for ``mlops``); ``shutdown()`` stops its runs."""

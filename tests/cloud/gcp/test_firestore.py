@@ -8,7 +8,6 @@ project of its own. Failures are injected by :class:`Faulty`, a proxy of the rea
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -70,23 +69,7 @@ def test_feedback_keeps_one_label_per_subject_even_with_odd_ids(client):
     assert [(f.id, f.true_label) for f in store.recent(10)] == [("f2", "letter")]
 
 
-# -- the event ledger
-
-
-def test_a_key_is_processed_once_then_remembered(client):
-    ledger = FirestoreEventLedger(client)
-    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600) is True
-    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600) is False, "in progress"
-    ledger.finish(KEY)
-    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600) is False, "duplicate"
-    assert ledger.begin("uploads/uploads/other@1", lease_seconds=60, ttl_seconds=3600)
-
-
-def test_a_released_key_can_be_processed_again(client):
-    ledger = FirestoreEventLedger(client)
-    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600)
-    ledger.release(KEY)
-    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600)
+# -- the event ledger (its behaviour: tests/ports/test_event_ledger.py)
 
 
 class AfterFirstRead:
@@ -112,30 +95,21 @@ class AfterFirstRead:
         return call
 
 
-def test_release_leaves_a_finished_key_alone(client):
-    ledger = FirestoreEventLedger(client)
-    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600)
-    ledger.finish(KEY)
-    ledger.release(KEY)  # a late release from an attempt another delivery finished
-    assert not ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600), "still finished"
-
-
 def test_release_keeps_the_marker_of_a_delivery_that_took_over_meanwhile(client):
     ledger = FirestoreEventLedger(client)
-    assert ledger.begin(KEY, lease_seconds=-1, ttl_seconds=3600)  # attempt A, lease over
+    meanwhile: list[Any] = []
+    late = FirestoreEventLedger(AfterFirstRead(client, meanwhile))
+    assert late.begin(KEY, lease_seconds=-1, ttl_seconds=3600)  # attempt A, lease over
     took_over: list[bool] = []
-    takeover = lambda: took_over.append(ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600))  # noqa: E731
-    FirestoreEventLedger(AfterFirstRead(client, [takeover])).release(KEY)  # A gives up late
+    # B takes over between A's read of its own marker and A's delete.
+    meanwhile.append(
+        lambda: took_over.append(ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600))
+    )
+    late.release(KEY)  # A gives up late
     assert took_over == [True]
-    assert not ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600), "B's marker stays"
-
-
-def test_an_expired_lease_is_taken_over_but_a_finished_key_is_not(client):
-    ledger = FirestoreEventLedger(client)
-    assert ledger.begin(KEY, lease_seconds=-1, ttl_seconds=3600)  # its worker died
-    assert ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600), "taken over"
-    ledger.finish(KEY)
-    assert not ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600)
+    assert not FirestoreEventLedger(client).begin(KEY, lease_seconds=60, ttl_seconds=3600), (
+        "B's marker stays"
+    )
 
 
 def test_an_expired_marker_counts_as_absent_before_the_ttl_policy_deletes_it(client):
@@ -157,25 +131,6 @@ def test_the_marker_carries_a_timestamp_ttl_field(client):
     assert isinstance(fields["expires_at"], datetime)
     expected = datetime.now(UTC) + timedelta(seconds=3600)
     assert abs((fields["expires_at"] - expected).total_seconds()) < 30
-
-
-def test_concurrent_deliveries_begin_once(client):
-    ledger = FirestoreEventLedger(client)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(
-            pool.map(lambda _: ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600), range(16))
-        )
-    assert results.count(True) == 1
-
-
-def test_concurrent_takeovers_of_an_expired_lease_grant_one(client):
-    ledger = FirestoreEventLedger(client)
-    ledger.begin(KEY, lease_seconds=-1, ttl_seconds=3600)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(
-            pool.map(lambda _: ledger.begin(KEY, lease_seconds=60, ttl_seconds=3600), range(16))
-        )
-    assert results.count(True) == 1
 
 
 # -- transient failures

@@ -29,11 +29,11 @@ from app.adapters.gcp.firestore import (
     FirestoreFeedbackStore,
 )
 from app.adapters.gcp.gcs import GcsObjectStore
-from app.bootstrap import Adapters, Container, build_container
+from app.bootstrap import Adapters, Container, build_container, build_upload_worker
 from app.domain.documents import DocumentRecord, DocumentStatus
 from app.domain.identity import Principal
+from app.services.uploads import UploadWorker
 from app.settings import load_settings
-from functions.common import UploadWorker
 from functions.gcp import main
 from tests.cloud.gcp.firestore_emulator import shared_emulator
 from tests.cloud.gcp.gcs_emulator import GcsEmulator
@@ -70,7 +70,7 @@ class Stack:
         if settings:  # another configuration of the same adapters
             changed = container.settings.model_copy(update=settings)
             container = build_container(changed, container.adapters)
-        return UploadWorker(container, self.ledger)
+        return build_upload_worker(container)
 
     def upload(self, data: bytes) -> tuple[DocumentRecord, dict[str, Any], dict[str, Any]]:
         """Upload the way the API does; return the pending record and the attributes and
@@ -119,8 +119,9 @@ def stack(gcs_emulator: GcsEmulator, tracking_uri: str, tmp_path_factory) -> Sta
         models=registry,
         registry=registry,
         jobs=SubprocessJobLauncher(SqliteDatabase(data_dir / "jobs.sqlite3"), data_dir, env={}),
+        ledger=FirestoreEventLedger(firestore),
     )
-    return Stack(gcs_emulator, build_container(settings, adapters), FirestoreEventLedger(firestore))
+    return Stack(gcs_emulator, build_container(settings, adapters), adapters.ledger)
 
 
 @pytest.fixture

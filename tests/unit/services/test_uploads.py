@@ -1,5 +1,5 @@
-"""The per-upload work every cloud's OCR function shares (functions/common.py), on local
-adapters and a ledger in a dict: what is acknowledged, what is redelivered."""
+"""The per-upload work every cloud's OCR function shares (app/services/uploads.py), on
+local adapters and a ledger in memory: what is acknowledged, what is redelivered."""
 
 from __future__ import annotations
 
@@ -11,38 +11,23 @@ import pytest
 from app.adapters.local.objects import LocalObjectStore
 from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
 from app.adapters.local.sqlite import SqliteDatabase
-from app.bootstrap import Adapters, build_container
+from app.bootstrap import Adapters, build_container, build_upload_worker
 from app.domain.documents import (
     DocumentStatus,
     DocumentUploaded,
     NewDocument,
     StorageUnavailableError,
 )
+from app.services.uploads import DeliveryInProgressError, UploadWorker
 from app.settings import load_settings
-from functions.common import DeliveryInProgressError, UploadWorker
 from tests.unit.api.test_hostile_uploads import text_png_bytes
-from tests.unit.fakes import FakeJobLauncher, FakeModelSource
+from tests.unit.fakes import FakeEventLedger, FakeJobLauncher, FakeModelSource
 
 
-class DictLedger:
-    """The EventLedger contract in memory: in progress until finished or released, or
-    until its lease ends."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, tuple[str, float]] = {}
-
-    def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
-        state = self.entries.get(key)
-        if state and (state[0] == "done" or state[1] > time.monotonic()):
-            return False
-        self.entries[key] = ("busy", time.monotonic() + lease_seconds)
-        return True
-
-    def finish(self, key: str) -> None:
-        self.entries[key] = ("done", 0.0)
-
-    def release(self, key: str) -> None:
-        self.entries.pop(key, None)
+def worker_of(container, ledger: FakeEventLedger) -> UploadWorker:
+    """The worker the OCR functions build, on the world's adapters and this ledger."""
+    container.adapters.ledger = ledger
+    return build_upload_worker(container)
 
 
 @pytest.fixture
@@ -77,7 +62,7 @@ def world(tmp_path: Path):
 
 def test_an_upload_is_processed_and_its_redelivery_acknowledged(world):
     container, upload, _ = world
-    worker = UploadWorker(container, DictLedger())
+    worker = worker_of(container, FakeEventLedger())
     assert worker.handle(upload) == {"status": "done", "document_id": "d1"}
     assert worker.handle(upload) == {"status": "duplicate", "document_id": "d1"}
     assert container.adapters.records.get("d1").status is DocumentStatus.DONE
@@ -85,10 +70,10 @@ def test_an_upload_is_processed_and_its_redelivery_acknowledged(world):
 
 def test_a_redelivery_while_another_attempt_holds_it_is_not_acknowledged(world):
     container, upload, _ = world
-    ledger = DictLedger()
+    ledger = FakeEventLedger()
     # An attempt that began and died (a crash or a timeout): no finish, no release.
     assert ledger.begin(upload.idempotency_key, lease_seconds=60, ttl_seconds=60)
-    worker = UploadWorker(container, ledger)
+    worker = worker_of(container, ledger)
     with pytest.raises(DeliveryInProgressError):
         worker.handle(upload)
     assert container.adapters.records.get("d1").status is DocumentStatus.PENDING
@@ -97,18 +82,18 @@ def test_a_redelivery_while_another_attempt_holds_it_is_not_acknowledged(world):
 def test_a_failed_attempt_releases_the_event_for_its_retry(world):
     container, upload, source = world
     source.aliases.clear()  # no champion yet: transient, the event must come back
-    ledger = DictLedger()
-    worker = UploadWorker(container, ledger)
+    ledger = FakeEventLedger()
+    worker = worker_of(container, ledger)
     with pytest.raises(Exception, match="champion"):
         worker.handle(upload)
-    assert upload.idempotency_key not in ledger.entries
+    assert upload.idempotency_key not in ledger.markers
     source.aliases["champion"] = "1"
     assert worker.handle(upload)["status"] == "done"
 
 
 def test_objects_outside_uploads_are_skipped(world):
     container, upload, _ = world
-    worker = UploadWorker(container, DictLedger())
+    worker = worker_of(container, FakeEventLedger())
     other = DocumentUploaded(upload.bucket, "exports/report.csv", "v1", 10)
     assert worker.handle(other) == {"status": "skipped"}
 
@@ -132,14 +117,14 @@ class FlakyObjects:
 def test_a_storage_outage_after_the_claim_is_retried_to_the_end(world):
     container, upload, _ = world
     container.pipeline.objects = FlakyObjects(container.pipeline.objects, outages=2)
-    ledger = DictLedger()
-    worker = UploadWorker(container, ledger)
+    ledger = FakeEventLedger()
+    worker = worker_of(container, ledger)
     for _ in range(2):  # the cloud redelivers at once: the claim was handed back
         with pytest.raises(StorageUnavailableError):
             worker.handle(upload)
         record = container.adapters.records.get("d1")
         assert (record.status, record.attempts) == (DocumentStatus.PENDING, 0)
-        assert upload.idempotency_key not in ledger.entries
+        assert upload.idempotency_key not in ledger.markers
     assert worker.handle(upload) == {"status": "done", "document_id": "d1"}
     assert container.adapters.records.get("d1").attempts == 1  # outages are not interruptions
 
@@ -149,11 +134,21 @@ def test_a_claim_held_by_a_dead_attempt_is_not_acknowledged(world):
     # An attempt claimed the record and died after its ledger entry was released or had
     # expired: the retry the ledger lets in finds the record claimed, not finished.
     assert container.adapters.records.claim("d1", lease_seconds=2) is not None
-    ledger = DictLedger()
-    worker = UploadWorker(container, ledger)
+    ledger = FakeEventLedger()
+    worker = worker_of(container, ledger)
     with pytest.raises(DeliveryInProgressError):
         worker.handle(upload)
-    assert upload.idempotency_key not in ledger.entries  # the next delivery may try again
+    assert upload.idempotency_key not in ledger.markers  # the next delivery may try again
     time.sleep(2.1)  # the dead attempt's lease ends: a delivery takes the document over
     assert worker.handle(upload) == {"status": "done", "document_id": "d1"}
     assert container.adapters.records.get("d1").attempts == 2
+
+
+def test_objects_of_another_bucket_are_skipped(world):
+    # A storage account's events cover all its containers: the same key elsewhere is
+    # not the upload the record describes.
+    container, upload, _ = world
+    worker = worker_of(container, FakeEventLedger())
+    elsewhere = DocumentUploaded("artifacts", upload.key, upload.version, upload.size)
+    assert worker.handle(elsewhere) == {"status": "skipped"}
+    assert container.adapters.records.get("d1").status is DocumentStatus.PENDING

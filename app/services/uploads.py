@@ -5,11 +5,12 @@ A function turns its cloud's storage event (S3 notification, Event Grid
 :class:`~app.domain.documents.DocumentUploaded` and hands it to
 :meth:`UploadWorker.handle`, which:
 
-- skips objects outside ``uploads/`` (the bucket may hold other things);
-- asks the :class:`EventLedger` whether this delivery is the first of that object
-  version: storage events are delivered at least once, and a duplicate must not OCR
-  the document a second time (the record's claim is the second guard). A duplicate is
-  acknowledged only once the document is finished; while another attempt holds it,
+- skips objects outside ``uploads/`` of the uploads bucket (a storage account's events
+  cover its other containers, and a bucket may hold other things);
+- asks the :class:`~app.ports.EventLedger` whether this delivery is the first of that
+  object version: storage events are delivered at least once, and a duplicate must not
+  OCR the document a second time (the record's claim is the second guard). A duplicate
+  is acknowledged only once the document is finished; while another attempt holds it,
   :class:`DeliveryInProgressError` makes the cloud deliver it again later, so an attempt
   that crashed is never acknowledged by its retry;
 - loads the champion model on first use and re-resolves its alias every poll interval;
@@ -18,9 +19,9 @@ A function turns its cloud's storage event (S3 notification, Event Grid
 
 Example::
 
-    worker = UploadWorker(build_container(get_settings()), CosmosEventLedger(database))
+    worker = build_upload_worker(build_container(get_settings()))   # app.bootstrap
     worker.handle(DocumentUploaded("uploads", "uploads/8f0c", '"0x8DC"', 48213))
-    # {"status": "done"}
+    # {"status": "done", "document_id": "8f0c"}
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from app.domain.documents import (
     DocumentNotFoundError,
@@ -40,13 +41,14 @@ from app.domain.documents import (
 )
 
 if TYPE_CHECKING:
-    from app.bootstrap import Container
+    from app.ports import DocumentRecords, EventLedger
     from app.services.model_holder import ModelHolder
+    from app.services.pipeline import DocumentPipeline
 
 log = logging.getLogger(__name__)
 
 # Finished entries are remembered for a week. A delivery that neither finished nor
-# released its entry (the process died) may be taken over after MLOPS_OCR_LEASE_SECONDS.
+# released its entry (the process died) may be taken over after its lease.
 REMEMBER_SECONDS = 7 * 24 * 3600
 
 
@@ -55,30 +57,6 @@ class DeliveryInProgressError(Exception):
 
     def __init__(self, document_id: str) -> None:
         super().__init__(f"document {document_id} is being processed by another delivery")
-
-
-class EventLedger(Protocol):
-    """Which deliveries of storage events were handled (idempotency records with a TTL).
-
-    Example::
-
-        if ledger.begin("uploads/uploads/8f0c@0x8DC", lease_seconds=900, ttl_seconds=604800):
-            ...                         # process, then
-            ledger.finish(key)          # or ledger.release(key) to let a retry in
-    """
-
-    def begin(self, key: str, *, lease_seconds: float, ttl_seconds: int) -> bool:
-        """True when this delivery should process ``key``: nobody did, the last attempt
-        released it, or its lease expired. False for a duplicate."""
-        ...
-
-    def finish(self, key: str) -> None:
-        """``key`` was handled; later deliveries are duplicates until its TTL ends."""
-        ...
-
-    def release(self, key: str) -> None:
-        """The attempt failed; the next delivery may process ``key``."""
-        ...
 
 
 @dataclass
@@ -103,39 +81,52 @@ class ModelFreshness:
 
 
 class UploadWorker:
-    """One process's handler of upload events (built once, reused for every event)."""
+    """One process's handler of upload events (built once, reused for every event).
+
+    ``bucket`` is the one the pipeline reads uploads from. ``lease_seconds`` is how long
+    a delivery may hold the upload (its ledger entry and the record's claim) before a
+    redelivery may take it over: a little over the platform's invocation timeout, or, on
+    Lambda, the time the invocation has left.
+    """
 
     def __init__(
         self,
-        container: Container,
+        pipeline: DocumentPipeline,
+        records: DocumentRecords,
         ledger: EventLedger | None,
+        model: ModelFreshness,
         *,
-        lease_seconds: float | None = None,
+        bucket: str,
+        lease_seconds: float,
         remember_seconds: int = REMEMBER_SECONDS,
     ) -> None:
-        self.container = container
+        self.bucket = bucket
+        self.pipeline = pipeline
+        self.records = records
         self.ledger = ledger
-        self.lease_seconds = (
-            container.settings.ocr_lease_seconds if lease_seconds is None else lease_seconds
-        )
+        self.model = model
+        self.lease_seconds = lease_seconds
         self.remember_seconds = remember_seconds
-        self.model = ModelFreshness(container.holder, container.settings.model_poll_seconds)
 
-    def handle(self, upload: DocumentUploaded) -> dict[str, str]:
-        """Process one uploaded object; return ``{"status": ...}`` for the log line."""
-        try:
-            document_id = document_id_from_key(check_object_key(upload.key))
-        except InvalidObjectKeyError:
-            log.info("not an upload; skipped", extra={"key": upload.key})
+    def handle(
+        self, upload: DocumentUploaded, *, lease_seconds: float | None = None
+    ) -> dict[str, str]:
+        """Process one uploaded object; return ``{"status": ...}`` for the log line
+        (with ``document_id`` for an upload). ``lease_seconds`` overrides the worker's
+        for this delivery."""
+        document_id = self._document_of(upload)
+        if document_id is None:
+            log.info("not an upload; skipped", extra={"bucket": upload.bucket, "key": upload.key})
             return {"status": "skipped"}
+        lease = self.lease_seconds if lease_seconds is None else lease_seconds
         key = upload.idempotency_key
         if self.ledger is not None and not self.ledger.begin(
-            key, lease_seconds=self.lease_seconds, ttl_seconds=self.remember_seconds
+            key, lease_seconds=lease, ttl_seconds=self.remember_seconds
         ):
             self._unless_finished(document_id)
             return {"status": "duplicate", "document_id": document_id}
         try:
-            status = self._process(upload)
+            status = self._process(upload, lease)
             if status == "duplicate":
                 # The ledger let this delivery in, yet the record is claimed: an attempt
                 # that died holding it (the ledger forgot it when its lease ended). Not
@@ -149,23 +140,32 @@ class UploadWorker:
             self.ledger.finish(key)
         return {"status": status, "document_id": document_id}
 
+    def _document_of(self, upload: DocumentUploaded) -> str | None:
+        """The id of the document an object is; None for any other object."""
+        if upload.bucket != self.bucket:
+            return None
+        try:
+            return document_id_from_key(check_object_key(upload.key))
+        except InvalidObjectKeyError:
+            return None
+
     def _unless_finished(self, document_id: str) -> None:
         """A delivery the ledger calls a duplicate is acknowledged only once its document
         is finished; while another attempt holds it (or died holding it), raise so the
         cloud delivers the event again later, when the attempt is done or its lease over."""
         try:
-            record = self.container.adapters.records.get(document_id)
+            record = self.records.get(document_id)
         except DocumentNotFoundError:
             return
         if record.status not in (DocumentStatus.DONE, DocumentStatus.FAILED):
             raise DeliveryInProgressError(document_id)
 
-    def _process(self, upload: DocumentUploaded) -> str:
+    def _process(self, upload: DocumentUploaded, lease_seconds: float) -> str:
         self.model.ensure()
         # The claim's lease matches the ledger's: a retry after a crash can claim again.
-        self.container.pipeline.lease_seconds = self.lease_seconds
+        self.pipeline.lease_seconds = lease_seconds
         try:
-            record = self.container.pipeline.handle(upload)
+            record = self.pipeline.handle(upload)
         except DocumentNotFoundError:
             # Records are written before their objects, so a retry would find none either.
             log.error("an object in uploads/ has no document record; skipped")
