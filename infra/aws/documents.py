@@ -32,7 +32,8 @@ METRICS_NAMESPACE = "mlops"
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 
-# Everything the adapters and powertools' idempotency do to items; no Scan, no table admin.
+# Everything the adapters (records, feedback, jobs, the event ledger) do to items; no Scan,
+# no table admin.
 DYNAMODB_ITEM_ACTIONS = [
     "dynamodb:BatchGetItem",
     "dynamodb:BatchWriteItem",

@@ -49,7 +49,7 @@ UPLOADS = "uploads"
 ARTIFACTS = "artifacts"
 DEADLETTER = "deadletter"
 CONTAINERS = (UPLOADS, ARTIFACTS, DEADLETTER)
-# The app writes documents under uploads/ in the uploads container (functions/common.py
+# The app writes documents under uploads/ in the uploads container (the UploadWorker
 # skips any other key); only those start the OCR.
 UPLOAD_PREFIX = "uploads/"
 UPLOADS_SUBJECT = f"/blobServices/default/containers/{UPLOADS}/blobs/{UPLOAD_PREFIX}"
