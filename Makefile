@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 export OMP_THREAD_LIMIT ?= 1
 
-.PHONY: run test install system-deps tools lint check-ops fuzz bench-serve bench-ocr bench-swap bench-cold-start lambda-size clean docs docs-config docs-diagram
+.PHONY: run test install system-deps tools lint check-ops fuzz faults bench-serve bench-ocr bench-swap bench-cold-start lambda-size clean docs docs-config docs-diagram
 
 run: install
 	$(VENV)/bin/mlops serve
@@ -62,6 +62,11 @@ check-ops: install
 FUZZ_EXAMPLES ?= 150
 fuzz: install
 	MLOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MLOPS_FUZZ_RANDOM=1 $(PY) -m pytest tests/fuzz -q
+
+# The fault suite with longer outages and every kill point three times (make test runs it
+# once, fast); prints the table of faults and outcomes. Mounts a small tmpfs: run as root.
+faults: install
+	MLOPS_FAULTS_LONG=1 $(PY) -m pytest tests/faults -q
 
 bench-serve: install
 	$(PY) bench/serve.py
