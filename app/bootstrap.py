@@ -100,21 +100,25 @@ def _local_adapters(settings: Settings) -> Adapters:
     from app.adapters.local.jobs import SubprocessJobLauncher
     from app.adapters.local.objects import LocalObjectStore
     from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
+    from app.adapters.local.retention import RetentionSweep
     from app.adapters.local.sqlite import SqliteDatabase
     from app.adapters.mlflow_registry import MlflowModelSource
 
     db = SqliteDatabase(settings.records_db)
     registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
     jobs = SubprocessJobLauncher(db, settings.jobs_dir, env=training_environment(settings))
+    objects = LocalObjectStore(settings.objects_dir)
+    records, feedback = SqliteDocumentRecords(db), SqliteFeedbackStore(db)
+    retention = RetentionSweep(records, feedback, objects, days=settings.retention_days)
     return Adapters(
-        objects=LocalObjectStore(settings.objects_dir),
-        records=SqliteDocumentRecords(db),
-        feedback=SqliteFeedbackStore(db),
+        objects=objects,
+        records=records,
+        feedback=feedback,
         models=registry,
         registry=registry,
         jobs=jobs,
-        openers=[jobs.recover],
-        closers=[jobs.shutdown],
+        openers=[jobs.recover, retention.start],
+        closers=[jobs.shutdown, retention.stop],
     )
 
 
@@ -129,10 +133,11 @@ def _aws_adapters(settings: Settings) -> Adapters:
     from app.adapters.mlflow_registry import MlflowModelSource
 
     registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    keep = settings.retention_seconds  # finished documents and predictions
     return Adapters(
         objects=S3ObjectStore(settings.uploads_bucket),
-        records=DynamoDocumentRecords(settings.records_table),
-        feedback=DynamoFeedbackStore(settings.records_table),
+        records=DynamoDocumentRecords(settings.records_table, retention_seconds=keep),
+        feedback=DynamoFeedbackStore(settings.records_table, retention_seconds=keep),
         ledger=DynamoEventLedger(settings.records_table),
         models=registry,
         registry=registry,
@@ -160,14 +165,15 @@ def _azure_adapters(settings: Settings) -> Adapters:
 
     database = cosmos_database(settings.azure_cosmos_endpoint, settings.azure_cosmos_database)
     registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    keep = settings.retention_seconds  # finished documents and predictions
     return Adapters(
         objects=BlobObjectStore(
             settings.uploads_bucket,
             account_url=settings.azure_storage_account_url,
             connection_string=settings.azure_storage_connection_string,
         ),
-        records=CosmosDocumentRecords(database),
-        feedback=CosmosFeedbackStore(database),
+        records=CosmosDocumentRecords(database, retention_seconds=keep),
+        feedback=CosmosFeedbackStore(database, retention_seconds=keep),
         ledger=CosmosEventLedger(database),
         models=registry,
         registry=registry,
@@ -194,12 +200,13 @@ def _gcp_adapters(settings: Settings) -> Adapters:
 
     client = firestore_client(settings.gcp_project, settings.gcp_firestore_database)
     registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
+    keep = settings.retention_seconds  # finished documents and predictions
     return Adapters(
         objects=GcsObjectStore(
             settings.uploads_bucket, signing_service_account=settings.gcp_signing_service_account
         ),
-        records=FirestoreDocumentRecords(client),
-        feedback=FirestoreFeedbackStore(client),
+        records=FirestoreDocumentRecords(client, retention_seconds=keep),
+        feedback=FirestoreFeedbackStore(client, retention_seconds=keep),
         ledger=FirestoreEventLedger(client),
         models=registry,
         registry=registry,

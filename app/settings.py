@@ -129,6 +129,16 @@ class Settings(BaseSettings):
         100_000, ge=1, description="`/v1/predict`: longest text, characters (413 past it)"
     )
 
+    # Privacy: how long what users sent is kept.
+    retention_days: int = Field(
+        30,
+        ge=1,
+        le=3650,
+        description="days a served prediction (with its text) and a finished document (its"
+        " text, result and file) are kept; the cloud stores expire them by TTL, local mode"
+        " sweeps them hourly. Feedback labels keep their text: they are training data",
+    )
+
     # Monitoring and the retraining loop.
     monitoring_window: int = Field(
         200, ge=1, description="feedback labels in the serving model's rolling accuracy"
@@ -357,6 +367,10 @@ class Settings(BaseSettings):
     @property
     def auth_required(self) -> bool:
         return self.auth is AuthMode.REQUIRED
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86_400
 
     @property
     def dev_auth_dir(self) -> Path:

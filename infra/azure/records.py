@@ -27,10 +27,11 @@ from pulumi_azure_native import cosmosdb
 DATABASE = "mlops"
 PARTITION_KEY = "/pk"
 IDEMPOTENCY_TTL_SECONDS = 86_400
-# Container -> default TTL (None: items never expire).
+# Container -> default TTL (None: items never expire; -1: an item expires after its own
+# ``ttl``, which the app sets on finished documents and predictions: MLOPS_RETENTION_DAYS).
 CONTAINERS: dict[str, int | None] = {
-    "records": None,
-    "feedback": None,
+    "records": -1,
+    "feedback": -1,
     "jobs": None,
     "idempotency": IDEMPOTENCY_TTL_SECONDS,
 }

@@ -28,7 +28,9 @@ from pulumi_gcp import firestore, projects
 
 from infra.gcp.foundation import child_opts
 
-TTL_COLLECTION = "idempotency"
+# Collections whose documents Firestore deletes once their ``expires_at`` is past: event
+# markers, and finished documents and predictions (the app sets it: MLOPS_RETENTION_DAYS).
+TTL_COLLECTIONS = ("idempotency", "documents", "predictions")
 TTL_FIELD = "expires_at"
 USER_ROLE = "roles/datastore.user"
 
@@ -83,18 +85,19 @@ class Records(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        firestore.Field(
-            f"{name}-{TTL_COLLECTION}-ttl",
-            project=args.project,
-            database=database.name,
-            collection=TTL_COLLECTION,
-            field=TTL_FIELD,
-            ttl_config={},
-            # No single-field index on a TTL timestamp: it is never queried, and an
-            # index on a steadily increasing value limits write throughput.
-            index_config={},
-            opts=child,
-        )
+        for collection in TTL_COLLECTIONS:
+            firestore.Field(
+                f"{name}-{collection}-ttl",
+                project=args.project,
+                database=database.name,
+                collection=collection,
+                field=TTL_FIELD,
+                ttl_config={},
+                # No single-field index on a TTL timestamp: it is never queried, and an
+                # index on a steadily increasing value limits write throughput.
+                index_config={},
+                opts=child,
+            )
         for collection, fields in args.indexes:
             firestore.Index(
                 f"{name}-{collection}-" + "-".join(f.replace("_", "-") for f, _ in fields),

@@ -129,7 +129,7 @@ def _named_paths(text: str) -> set[str]:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_paths_a_page_names_exist(page):
     named = _named_paths(page.read_text(encoding="utf-8"))
-    missing = sorted(p for p in named if not (ROOT / p).exists() and p not in LANDING_WITH_ISSUE_15)
+    missing = sorted(p for p in named if not (ROOT / p).exists())
     assert not missing, f"{page.relative_to(ROOT)} names paths that do not exist: {missing}"
 
 

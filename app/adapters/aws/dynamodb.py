@@ -96,8 +96,12 @@ class DynamoDocumentRecords(_Table):
     records.claim("8f0c", lease_seconds=300)   # one conditional update: exactly one winner
     """
 
-    def __init__(self, table: str, *, client: Any = None) -> None:
+    def __init__(
+        self, table: str, *, client: Any = None, retention_seconds: int | None = None
+    ) -> None:
         super().__init__(table, client)
+        # A finished record expires (the table's TTL deletes it) this long after it finished.
+        self.retention_seconds = retention_seconds
 
     def create(self, document: NewDocument) -> DocumentRecord:
         from botocore.exceptions import ClientError
@@ -247,6 +251,7 @@ class DynamoDocumentRecords(_Table):
             "language": _s(language),
             "prediction": _s(json.dumps(asdict(prediction))),
             "lease_until": _n(0),
+            **_expiry(self.retention_seconds),
         }
         if size is not None:
             sets["size"] = _n(size)
@@ -255,7 +260,11 @@ class DynamoDocumentRecords(_Table):
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
         return self._finish(
             document_id,
-            {**self._status(document_id, DocumentStatus.FAILED), "error": _s(reason)},
+            {
+                **self._status(document_id, DocumentStatus.FAILED),
+                "error": _s(reason),
+                **_expiry(self.retention_seconds),
+            },
         )
 
     def list(
@@ -325,8 +334,12 @@ class DynamoFeedbackStore(_Table):
     store.recent(200, model_version="3")   # one query on the by_version index
     """
 
-    def __init__(self, table: str, *, client: Any = None) -> None:
+    def __init__(
+        self, table: str, *, client: Any = None, retention_seconds: int | None = None
+    ) -> None:
         super().__init__(table, client)
+        # A served prediction (and its text) expires this long after it was served.
+        self.retention_seconds = retention_seconds
 
     def record_predictions(self, predictions: Sequence[PredictionRecord]) -> None:
         for chunk in range(0, len(predictions), 25):  # BatchWriteItem's limit
@@ -337,6 +350,7 @@ class DynamoFeedbackStore(_Table):
                             "pk": _s(f"PRED#{p.id}"),
                             "sk": _s("PRED"),
                             "data": _s(json.dumps({**asdict(p), "created_at": str(p.created_at)})),
+                            **_expiry(self.retention_seconds),
                         }
                     }
                 }
@@ -399,6 +413,15 @@ class DynamoFeedbackStore(_Table):
 
 # The attribute the table's TTL deletes items by (epoch seconds): infra/aws/documents.py.
 EXPIRATION = "expiration"
+
+
+def _expiry(retention_seconds: int | None) -> dict[str, dict[str, str]]:
+    """The TTL attribute of an item kept ``retention_seconds`` from now (none: kept)."""
+    if not retention_seconds:
+        return {}
+    return {EXPIRATION: _n(math.ceil(time.time() + retention_seconds))}
+
+
 _IN_PROGRESS, _DONE = "in_progress", "done"
 
 

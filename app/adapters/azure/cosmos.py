@@ -143,6 +143,11 @@ class _Container:
         )
 
 
+def _ttl(retention_seconds: int | None) -> dict[str, int]:
+    """An item's own TTL (seconds after its last write), or none: kept."""
+    return {"ttl": int(retention_seconds)} if retention_seconds else {}
+
+
 class CosmosDocumentRecords(_Container):
     """Example::
 
@@ -150,8 +155,13 @@ class CosmosDocumentRecords(_Container):
     records.claim("8f0c", lease_seconds=300)   # read + etag-conditional replace: one winner
     """
 
-    def __init__(self, database: DatabaseProxy | Any) -> None:
+    def __init__(
+        self, database: DatabaseProxy | Any, *, retention_seconds: int | None = None
+    ) -> None:
         super().__init__(database, "records")
+        # A finished record expires this long after its last write (the item's ``ttl``;
+        # the container's TTL is on with no default).
+        self.retention_seconds = retention_seconds
 
     def create(self, document: NewDocument) -> DocumentRecord:
         from azure.cosmos.exceptions import CosmosResourceExistsError
@@ -244,10 +254,10 @@ class CosmosDocumentRecords(_Container):
         size: int | None = None,
     ) -> DocumentRecord:
         changes = completed_fields(text=text, language=language, prediction=prediction, size=size)
-        return self._change(document_id, **changes)
+        return self._change(document_id, **changes, **_ttl(self.retention_seconds))
 
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
-        return self._change(document_id, **failed_fields(reason))
+        return self._change(document_id, **failed_fields(reason), **_ttl(self.retention_seconds))
 
     def list(
         self,
@@ -289,15 +299,20 @@ class CosmosFeedbackStore(_Container):
     store.recent(200, model_version="3")    # one query in the "feedback" partition
     """
 
-    def __init__(self, database: DatabaseProxy | Any) -> None:
+    def __init__(
+        self, database: DatabaseProxy | Any, *, retention_seconds: int | None = None
+    ) -> None:
         super().__init__(database, "feedback")
+        # A served prediction expires this long after it was served; labels never do.
+        self.retention_seconds = retention_seconds
 
     def record_predictions(self, predictions: Sequence[PredictionRecord]) -> None:
         # One partition per prediction, so no batch; an upsert makes a retried call harmless.
         with _transient_errors("feedback"):
             for p in predictions:
                 data = {**asdict(p), "created_at": p.created_at.isoformat()}
-                self.container.upsert_item({**data, "pk": p.id, "kind": "prediction"})
+                item = {**data, "pk": p.id, "kind": "prediction", **_ttl(self.retention_seconds)}
+                self.container.upsert_item(item)
 
     def get_prediction(self, prediction_id: str) -> PredictionRecord:
         with _transient_errors(f"feedback/{prediction_id}"):

@@ -138,9 +138,18 @@ def unavailable_as_storage_error(what: str) -> Iterator[None]:
         raise StorageUnavailableError(what, f"Firestore did not answer: {message}") from exc
 
 
+def _expiry(retention_seconds: int | None) -> dict[str, datetime]:
+    """The TTL field Firestore's policy deletes by (``expires_at``), or none: kept."""
+    if not retention_seconds:
+        return {}
+    return {"expires_at": _now() + timedelta(seconds=retention_seconds)}
+
+
 class _Collections:
-    def __init__(self, client: firestore.Client) -> None:
+    def __init__(self, client: firestore.Client, *, retention_seconds: int | None = None) -> None:
         self.client = client
+        # Finished documents and predictions expire this long after they were written.
+        self.retention_seconds = retention_seconds
 
     def _ref(self, collection: str, raw_id: str) -> Any:
         return self.client.collection(collection).document(document_id(raw_id))
@@ -243,10 +252,12 @@ class FirestoreDocumentRecords(_Collections):
         size: int | None = None,
     ) -> DocumentRecord:
         fields = completed_fields(text=text, language=language, prediction=prediction, size=size)
-        return self._finish(document_id, fields)
+        return self._finish(document_id, {**fields, **_expiry(self.retention_seconds)})
 
     def fail(self, document_id: str, *, reason: str) -> DocumentRecord:
-        return self._finish(document_id, failed_fields(reason))
+        return self._finish(
+            document_id, {**failed_fields(reason), **_expiry(self.retention_seconds)}
+        )
 
     def list(
         self,
@@ -305,7 +316,11 @@ class FirestoreFeedbackStore(_Collections):
             for start in range(0, len(predictions), _BATCH_WRITES):
                 batch = self.client.batch()
                 for p in predictions[start : start + _BATCH_WRITES]:
-                    fields = {**asdict(p), "created_at": p.created_at.astimezone(UTC)}
+                    fields = {
+                        **asdict(p),
+                        "created_at": p.created_at.astimezone(UTC),
+                        **_expiry(self.retention_seconds),
+                    }
                     batch.set(self._ref(PREDICTIONS, p.id), fields)
                 batch.commit()
 

@@ -169,6 +169,18 @@ class SqliteDocumentRecords:
             rows = conn.execute(query, (*args, limit)).fetchall()
         return [_to_record(row) for row in rows]
 
+    def forget_finished(self, *, before: datetime) -> Sequence[str]:
+        """Delete the ``done`` and ``failed`` records last changed before ``before``
+        (retention); return their object keys, whose bytes go with them."""
+        finished = (DocumentStatus.DONE.value, DocumentStatus.FAILED.value)
+        where = "status IN (?, ?) AND updated_at < ?"
+        values = (*finished, before.isoformat())
+        with self.db.connect() as conn:  # one transaction: what is read is what goes
+            rows = conn.execute(f"SELECT object_key FROM documents WHERE {where}", values)
+            keys = [row["object_key"] for row in rows.fetchall()]
+            conn.execute(f"DELETE FROM documents WHERE {where}", values)
+        return keys
+
     def requeue_stuck(self, *, older_than_seconds: float) -> int:
         return self._back_to_pending("claimed_at <= ?", (time.time() - older_than_seconds,))
 
@@ -196,6 +208,14 @@ class SqliteFeedbackStore:
                     for p in predictions
                 ],
             )
+
+    def forget_predictions(self, *, before: datetime) -> int:
+        """Delete the predictions served before ``before`` (retention); how many went."""
+        with self.db.connect() as conn:
+            cursor = conn.execute(
+                "DELETE FROM predictions WHERE created_at < ?", (before.isoformat(),)
+            )
+        return cursor.rowcount
 
     def get_prediction(self, prediction_id: str) -> PredictionRecord:
         with self.db.connect() as conn:

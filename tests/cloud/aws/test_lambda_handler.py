@@ -153,6 +153,7 @@ def test_health_is_public_and_names_the_model(handler, s3_registry):
     assert body == {
         "status": "ok",
         "model": {"name": s3_registry.model_name, "version": "1"},
+        "storage": "ok",  # the DynamoDB records table answered
     }
 
 

@@ -43,10 +43,11 @@ from azure.cosmos.exceptions import (
 )
 
 PARTITION_KEY = "pk"
-# The containers the infrastructure creates, with their default TTL (None: TTL off).
+# The containers the infrastructure creates, with their default TTL (None: TTL off; -1:
+# on, each item's own ``ttl`` counts).
 CONTAINERS: dict[str, int | None] = {
-    "records": None,
-    "feedback": None,
+    "records": -1,
+    "feedback": -1,
     "jobs": None,
     "idempotency": 86400,
 }

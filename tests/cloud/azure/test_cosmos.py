@@ -187,3 +187,31 @@ def test_the_fake_refuses_items_without_a_partition_key_and_unknown_containers(d
         database.get_container_client("documents")
     with pytest.raises(NotImplementedError):
         list(container.query_items("SELECT c.id FROM c", enable_cross_partition_query=True))
+
+
+# -- retention
+
+
+def test_finished_documents_and_predictions_expire_after_the_retention(clock):
+    from app.adapters.azure.cosmos import CosmosDocumentRecords, CosmosFeedbackStore
+    from app.domain.documents import DocumentNotFoundError, DocumentPrediction
+    from app.domain.predictions import PredictionNotFoundError
+
+    database = FakeCosmosDatabase(clock=clock)
+    records = CosmosDocumentRecords(database, retention_seconds=3600)
+    store = CosmosFeedbackStore(database, retention_seconds=3600)
+    for doc in ("done", "pending"):
+        records.create(new(doc))
+    predicted = DocumentPrediction("receipt", 0.9, {"receipt": 0.9}, "m", "1")
+    records.complete("done", text="Ticket", language="fr", prediction=predicted)
+    store.record_predictions([prediction("p1")])
+    store.add(label("f1", "done"))
+    clock.now += 3599
+    assert records.get("done").status.value == "done"
+    clock.now += 2  # Cosmos counts an item's ttl from its last write
+    with pytest.raises(DocumentNotFoundError):
+        records.get("done")
+    with pytest.raises(PredictionNotFoundError):
+        store.get_prediction("p1")
+    assert records.get("pending").status.value == "pending"
+    assert [f.id for f in store.recent(10)] == ["f1"]

@@ -314,3 +314,30 @@ def test_the_index_rule_itself():
         "feedback",
         "model_version ASC, created_at DESC",
     )
+
+
+def test_finished_documents_and_predictions_carry_the_ttl_field(client):
+    from app.adapters.gcp.firestore import FirestoreDocumentRecords, FirestoreFeedbackStore
+    from app.domain.documents import DocumentPrediction
+    from tests.ports.samples import new, prediction
+
+    records = FirestoreDocumentRecords(client, retention_seconds=3600)
+    store = FirestoreFeedbackStore(client, retention_seconds=3600)
+    for doc in ("ret-done", "ret-failed", "ret-pending"):
+        records.create(new(doc))
+    predicted = DocumentPrediction("receipt", 0.9, {"receipt": 0.9}, "m", "1")
+    records.complete("ret-done", text="Ticket", language="fr", prediction=predicted)
+    records.fail("ret-failed", reason="unreadable")
+    store.record_predictions([prediction("ret-p1")])
+    expected = datetime.now(UTC) + timedelta(seconds=3600)
+    for collection, name in (
+        ("documents", "ret-done"),
+        ("documents", "ret-failed"),
+        ("predictions", "ret-p1"),
+    ):
+        fields = client.collection(collection).document(name).get().to_dict()
+        # The TTL policy (infra/gcp/records.py) deletes by this timestamp.
+        assert isinstance(fields["expires_at"], datetime)
+        assert abs((fields["expires_at"] - expected).total_seconds()) < 30
+    pending = client.collection("documents").document("ret-pending").get().to_dict()
+    assert "expires_at" not in pending

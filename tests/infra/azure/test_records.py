@@ -14,7 +14,7 @@ def test_the_account_is_serverless_and_keyless() -> None:
     assert account["minimalTlsVersion"] == "Tls12"
 
 
-def test_the_containers_share_one_partition_key_and_idempotency_expires() -> None:
+def test_the_containers_share_one_partition_key_and_expire_what_the_app_says() -> None:
     containers = {
         c.inputs["containerName"]: c.inputs
         for c in of(default_stack(), "cosmosdb:SqlResourceSqlContainer")
@@ -24,7 +24,11 @@ def test_the_containers_share_one_partition_key_and_idempotency_expires() -> Non
         assert inputs["resource"]["partitionKey"]["paths"] == ["/pk"], name
         assert inputs["databaseName"] == "mlops"
     assert containers["idempotency"]["resource"]["defaultTtl"] == 86400
-    assert "defaultTtl" not in containers["records"]["resource"]
+    # TTL on with no default: finished documents and predictions carry their own ttl
+    # (MLOPS_RETENTION_DAYS); pending records, labels and jobs carry none and stay.
+    assert containers["records"]["resource"]["defaultTtl"] == -1
+    assert containers["feedback"]["resource"]["defaultTtl"] == -1
+    assert "defaultTtl" not in containers["jobs"]["resource"]
 
 
 def test_each_client_workload_gets_the_data_contributor_role_on_the_database() -> None:

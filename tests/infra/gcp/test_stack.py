@@ -271,13 +271,18 @@ def test_dead_letters_are_attached_by_gcloud_once_the_agent_may_move_them(defaul
 # -- records -------------------------------------------------------------------------------
 
 
-def test_firestore_native_with_ttl_on_idempotency(default: Stack) -> None:
+def test_firestore_native_with_ttl_on_markers_documents_and_predictions(default: Stack) -> None:
     database = default.one("gcp:firestore/database:Database")
     assert database.inputs["type"] == "FIRESTORE_NATIVE"
     assert database.inputs["deleteProtectionState"] == "DELETE_PROTECTION_ENABLED"
-    field = reveal(default.one("gcp:firestore/field:Field").inputs)
-    assert (field["collection"], field["field"]) == ("idempotency", "expires_at")
-    assert "ttlConfig" in field
+    fields = [reveal(f.inputs) for f in default.of_type("gcp:firestore/field:Field")]
+    # The adapters write expires_at on markers, finished documents and predictions.
+    assert sorted((f["collection"], f["field"]) for f in fields) == [
+        ("documents", "expires_at"),
+        ("idempotency", "expires_at"),
+        ("predictions", "expires_at"),
+    ]
+    assert all("ttlConfig" in f for f in fields)
 
 
 def test_composite_indexes_are_the_adapters(default: Stack) -> None:
