@@ -87,7 +87,8 @@ class FakeModelSource:
 
 
 class FakeJobLauncher:
-    """The :class:`~app.ports.JobLauncher` contract in memory; ``finish()`` ends a job."""
+    """The :class:`~app.services.training_jobs.TrainingJobs` service in memory (start, get,
+    list); ``finish()`` ends a job."""
 
     def __init__(self) -> None:
         self.jobs: dict[str, TrainingJob] = {}
