@@ -15,24 +15,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from app.adapters.aws import client as aws_client
-from app.domain.jobs import (
-    JobLock,
-    JobNotFoundError,
-    JobRecord,
-    JobStatus,
-    TrainingJob,
-    TrainingJobRequest,
-)
+from app.adapters.job_fields import WRITTEN_ONCE, epoch_datetime, job_fields, job_record
+from app.domain.jobs import JobLock, JobNotFoundError, JobRecord, JobStatus, TrainingJob
 
 _JOB = {"S": "JOB"}
 _LOCK = {"pk": {"S": "JOBLOCK"}, "sk": {"S": "JOBLOCK"}}
 _QUEUED, _RUNNING = {"S": JobStatus.QUEUED.value}, {"S": JobStatus.RUNNING.value}
-# What a finish leaves as the create wrote it.
-_WRITTEN_ONCE = {"pk", "sk", "id", "request", "created_at"}
 
 
 class DynamoJobStore:
@@ -111,7 +103,7 @@ class DynamoJobStore:
         automatic_at = item.get("automatic_at")
         return JobLock(
             tuple(item.get("active", {"SS": []})["SS"]),
-            _time(float(automatic_at["N"])) if automatic_at else None,
+            epoch_datetime(float(automatic_at["N"])) if automatic_at else None,
         )
 
     def set_run(self, job_id: str, run: str) -> None:
@@ -145,7 +137,7 @@ class DynamoJobStore:
 
     def finish(self, job: TrainingJob) -> TrainingJob | None:
         item = _item(job)
-        values = {k: v for k, v in item.items() if k not in _WRITTEN_ONCE}
+        values = {k: v for k, v in item.items() if k not in {"pk", "sk", *WRITTEN_ONCE}}
         finished = self._transact(
             [
                 {
@@ -203,48 +195,22 @@ def _number(value: float) -> dict[str, str]:
     return {"N": repr(value)}
 
 
-def _time(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
 def _item(job: TrainingJob) -> dict[str, Any]:
-    """The job as an item; times as epoch seconds, unset fields left out."""
-    item: dict[str, Any] = {
-        "pk": _JOB,
-        "sk": {"S": job.id},
-        "id": {"S": job.id},
-        "request": {"S": job.request.to_json()},
-        "status": {"S": job.status.value},
-    }
-    for name in ("created_at", "started_at", "finished_at"):
-        value = getattr(job, name)
-        if value is not None:
-            item[name] = _number(value.timestamp())
-    for name in ("model_version", "error", "log_tail"):
-        if getattr(job, name):
-            item[name] = {"S": getattr(job, name)}
-    if job.promoted is not None:
-        item["promoted"] = {"BOOL": job.promoted}
+    """The job as an item: times as epoch seconds, unset fields left out."""
+    item: dict[str, Any] = {"pk": _JOB, "sk": {"S": job.id}}
+    for name, value in job_fields(job, stamp=datetime.timestamp).items():
+        if isinstance(value, bool):
+            item[name] = {"BOOL": value}
+        elif isinstance(value, float):
+            item[name] = _number(value)
+        else:
+            item[name] = {"S": value}
     return item
 
 
 def _record(item: dict[str, Any]) -> JobRecord:
-    def text(name: str) -> str | None:
-        return item[name]["S"] if name in item else None
-
-    def when(name: str) -> datetime | None:
-        return _time(float(item[name]["N"])) if name in item else None
-
-    job = TrainingJob(
-        id=item["id"]["S"],
-        request=TrainingJobRequest.from_json(item["request"]["S"]),
-        status=JobStatus(item["status"]["S"]),
-        created_at=when("created_at") or datetime.now(UTC),
-        started_at=when("started_at"),
-        finished_at=when("finished_at"),
-        model_version=text("model_version"),
-        promoted=item["promoted"]["BOOL"] if "promoted" in item else None,
-        error=text("error"),
-        log_tail=text("log_tail") or "",
-    )
-    return JobRecord(job, text("run"))
+    fields = {
+        name: float(value["N"]) if "N" in value else value.get("S", value.get("BOOL"))
+        for name, value in item.items()
+    }
+    return job_record(fields, when=epoch_datetime)

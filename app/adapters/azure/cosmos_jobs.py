@@ -15,17 +15,11 @@ can span them:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from app.domain.jobs import (
-    JobLock,
-    JobNotFoundError,
-    JobRecord,
-    JobStatus,
-    TrainingJob,
-    TrainingJobRequest,
-)
+from app.adapters.job_fields import WRITTEN_ONCE, epoch_datetime, job_fields, job_record
+from app.domain.jobs import JobLock, JobNotFoundError, JobRecord, JobStatus, TrainingJob
 
 if TYPE_CHECKING:
     from azure.cosmos import DatabaseProxy
@@ -34,8 +28,6 @@ _PK = "jobs"
 _LOCK_ID = "lock"
 # A conditional write that keeps losing to other writers gives up after this many reads.
 _ATTEMPTS = 20
-# What a finish leaves as the create wrote it.
-_WRITTEN_ONCE = {"id", "request", "created_at"}
 
 
 class CosmosJobStore:
@@ -84,7 +76,10 @@ class CosmosJobStore:
     def lock(self) -> JobLock:
         lock = self._read(_LOCK_ID) or {}
         automatic_at = lock.get("automatic_at")
-        return JobLock(tuple(lock.get("active", [])), _time(automatic_at))
+        return JobLock(
+            tuple(lock.get("active", [])),
+            epoch_datetime(automatic_at) if automatic_at is not None else None,
+        )
 
     def set_run(self, job_id: str, run: str) -> None:
         self._change(job_id, run=run)
@@ -98,7 +93,7 @@ class CosmosJobStore:
         )
 
     def finish(self, job: TrainingJob) -> TrainingJob | None:
-        values = {k: v for k, v in _fields(job).items() if k not in _WRITTEN_ONCE}
+        values = {k: v for k, v in _fields(job).items() if k not in WRITTEN_ONCE}
         for _ in range(_ATTEMPTS):
             current = self._job_item(job.id)
             if JobStatus(current["status"]).finished:
@@ -170,38 +165,9 @@ def _if_match(item: dict[str, Any] | None) -> dict[str, Any]:
     return {"if_match_etag": item["_etag"]} if item is not None else {}
 
 
-def _time(seconds: float | None) -> datetime | None:
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
-
-
 def _fields(job: TrainingJob) -> dict[str, Any]:
-    """The job's fields as stored: the request as JSON text, times as epoch seconds."""
-    fields: dict[str, Any] = {
-        "id": job.id,
-        "request": job.request.to_json(),
-        "status": job.status.value,
-        "model_version": job.model_version,
-        "promoted": job.promoted,
-        "error": job.error,
-        "log_tail": job.log_tail or None,
-    }
-    for name in ("created_at", "started_at", "finished_at"):
-        value = getattr(job, name)
-        fields[name] = value.timestamp() if value is not None else None
-    return {name: value for name, value in fields.items() if value is not None}
+    return job_fields(job, stamp=datetime.timestamp)
 
 
 def _record(item: dict[str, Any]) -> JobRecord:
-    job = TrainingJob(
-        id=item["id"],
-        request=TrainingJobRequest.from_json(item["request"]),
-        status=JobStatus(item["status"]),
-        created_at=_time(item.get("created_at")) or datetime.now(UTC),
-        started_at=_time(item.get("started_at")),
-        finished_at=_time(item.get("finished_at")),
-        model_version=item.get("model_version"),
-        promoted=item.get("promoted"),
-        error=item.get("error"),
-        log_tail=item.get("log_tail") or "",
-    )
-    return JobRecord(job, item.get("run"))
+    return job_record(item, when=epoch_datetime)

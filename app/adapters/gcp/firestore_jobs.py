@@ -16,26 +16,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.adapters.gcp.firestore import MAX_ATTEMPTS, document_id, fields_of, plain_datetime
-from app.domain.jobs import (
-    JobLock,
-    JobNotFoundError,
-    JobRecord,
-    JobStatus,
-    TrainingJob,
-    TrainingJobRequest,
-)
+from app.adapters.job_fields import WRITTEN_ONCE, job_fields, job_record
+from app.domain.jobs import JobLock, JobNotFoundError, JobRecord, JobStatus, TrainingJob
 
 if TYPE_CHECKING:
     from google.cloud import firestore
 
 JOBS = "jobs"
 LOCK = "lock"  # never a job id: those are hex
-# What a finish leaves as the create wrote it.
-_WRITTEN_ONCE = {"id", "request", "created_at"}
 
 
 class FirestoreJobStore:
@@ -123,7 +115,7 @@ class FirestoreJobStore:
     def finish(self, job: TrainingJob) -> TrainingJob | None:
         from google.api_core.exceptions import FailedPrecondition
 
-        values = {k: v for k, v in _fields(job).items() if k not in _WRITTEN_ONCE}
+        values = {k: v for k, v in _fields(job).items() if k not in WRITTEN_ONCE}
         job_ref, lock_ref = self._ref(job.id), self._ref(LOCK)
         for _ in range(MAX_ATTEMPTS):
             snapshot, lock = job_ref.get(), lock_ref.get()
@@ -162,37 +154,8 @@ class FirestoreJobStore:
 
 
 def _fields(job: TrainingJob) -> dict[str, Any]:
-    """The job's fields as stored: the request as JSON text, times as timestamps."""
-    fields: dict[str, Any] = {
-        "id": job.id,
-        "request": job.request.to_json(),
-        "status": job.status.value,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "model_version": job.model_version,
-        "promoted": job.promoted,
-        "error": job.error,
-        "log_tail": job.log_tail or None,
-    }
-    return {name: value for name, value in fields.items() if value is not None}
+    return job_fields(job, stamp=lambda time: time)  # Firestore keeps datetimes
 
 
 def _record(fields: dict[str, Any]) -> JobRecord:
-    def when(name: str) -> datetime | None:
-        value = fields.get(name)
-        return plain_datetime(value) if value is not None else None
-
-    job = TrainingJob(
-        id=fields["id"],
-        request=TrainingJobRequest.from_json(fields["request"]),
-        status=JobStatus(fields["status"]),
-        created_at=when("created_at") or datetime.now(UTC),
-        started_at=when("started_at"),
-        finished_at=when("finished_at"),
-        model_version=fields.get("model_version"),
-        promoted=fields.get("promoted"),
-        error=fields.get("error"),
-        log_tail=fields.get("log_tail") or "",
-    )
-    return JobRecord(job, fields.get("run"))
+    return job_record(fields, when=plain_datetime)

@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
+from app.adapters.job_fields import WRITTEN_ONCE, epoch_datetime, job_fields, job_record
 from app.adapters.local.sqlite import SqliteDatabase
-from app.domain.jobs import (
-    JobLock,
-    JobNotFoundError,
-    JobReason,
-    JobRecord,
-    JobStatus,
-    TrainingJob,
-    TrainingJobRequest,
-)
+from app.domain.jobs import JobLock, JobNotFoundError, JobReason, JobRecord, JobStatus, TrainingJob
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS training_jobs (
@@ -109,7 +103,8 @@ class SqliteJobStore:
                 "SELECT MAX(created_at) FROM training_jobs WHERE reason != ?",
                 (JobReason.MANUAL.value,),
             ).fetchone()
-        return JobLock(tuple(row["id"] for row in active), _stamp(automatic_at))
+        automatic = epoch_datetime(automatic_at) if automatic_at is not None else None
+        return JobLock(tuple(row["id"] for row in active), automatic)
 
     def set_run(self, job_id: str, run: str) -> None:
         with self.db.connect() as conn:
@@ -123,22 +118,12 @@ class SqliteJobStore:
             )
 
     def finish(self, job: TrainingJob) -> TrainingJob | None:
+        values = {k: v for k, v in _fields(job).items() if k not in WRITTEN_ONCE}
+        columns = ", ".join(f"{name} = ?" for name in values)  # names are ours
         with self.db.connect() as conn:
             cursor = conn.execute(
-                "UPDATE training_jobs SET status = ?, started_at = ?, finished_at = ?,"
-                " model_version = ?, promoted = ?, error = ?, log_tail = ?"
-                " WHERE id = ? AND status IN (?, ?)",
-                (
-                    job.status.value,
-                    job.started_at.timestamp() if job.started_at else None,
-                    job.finished_at.timestamp() if job.finished_at else None,
-                    job.model_version,
-                    None if job.promoted is None else int(job.promoted),
-                    job.error,
-                    job.log_tail,
-                    job.id,
-                    *_ACTIVE,
-                ),
+                f"UPDATE training_jobs SET {columns} WHERE id = ? AND status IN (?, ?)",
+                (*values.values(), job.id, *_ACTIVE),
             )
         return self.get(job.id).job if cursor.rowcount else None
 
@@ -146,21 +131,9 @@ class SqliteJobStore:
         """Nothing to do: a job holds the lock by its status, and an absent one cannot."""
 
 
-def _stamp(seconds: float | None) -> datetime | None:
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+def _fields(job: TrainingJob) -> dict[str, Any]:
+    return job_fields(job, stamp=datetime.timestamp)
 
 
 def _record(row: sqlite3.Row) -> JobRecord:
-    job = TrainingJob(
-        id=row["id"],
-        request=TrainingJobRequest.from_json(row["request"]),
-        status=JobStatus(row["status"]),
-        created_at=_stamp(row["created_at"]) or datetime.now(UTC),
-        started_at=_stamp(row["started_at"]),
-        finished_at=_stamp(row["finished_at"]),
-        model_version=row["model_version"],
-        promoted=None if row["promoted"] is None else bool(row["promoted"]),
-        error=row["error"],
-        log_tail=row["log_tail"] or "",
-    )
-    return JobRecord(job, row["run"])
+    return job_record(dict(row), when=epoch_datetime)
