@@ -15,7 +15,6 @@ from app.ports import (
     DocumentRecords,
     EventLedger,
     FeedbackStore,
-    JobLauncher,
     ModelRegistry,
     ModelSource,
     ObjectStore,
@@ -29,6 +28,7 @@ from app.services.monitoring import MonitoringService
 from app.services.pipeline import DocumentPipeline, Reader
 from app.services.predictions import PredictionBatch, PredictionService
 from app.services.retraining import RetrainingPolicy, RetrainingService
+from app.services.training_jobs import TrainingJobs
 from app.services.uploads import ModelFreshness, UploadWorker
 from app.settings import Cloud, Settings, SettingsError
 
@@ -40,7 +40,8 @@ class Adapters:
     feedback: FeedbackStore
     models: ModelSource
     registry: ModelRegistry
-    jobs: JobLauncher
+    # The training-job flow over this cloud's JobStore and JobRunner.
+    jobs: TrainingJobs
     # Run when the serving app starts and stops (local jobs left by a dead server,
     # job subprocesses still running).
     openers: list[Callable[[], object]] = field(default_factory=list)
@@ -97,16 +98,19 @@ def build_adapters(settings: Settings) -> Adapters:
 
 
 def _local_adapters(settings: Settings) -> Adapters:
-    from app.adapters.local.jobs import SubprocessJobLauncher
+    from app.adapters.local.jobs import SubprocessJobRunner
     from app.adapters.local.objects import LocalObjectStore
     from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
     from app.adapters.local.retention import RetentionSweep
     from app.adapters.local.sqlite import SqliteDatabase
+    from app.adapters.local.sqlite_jobs import SqliteJobStore
     from app.adapters.mlflow_registry import MlflowModelSource
 
     db = SqliteDatabase(settings.records_db)
     registry = MlflowModelSource(settings.tracking_uri, settings.model_name)
-    jobs = SubprocessJobLauncher(db, settings.jobs_dir, env=training_environment(settings))
+    runner = SubprocessJobRunner(settings.jobs_dir, env=training_environment(settings))
+    jobs = TrainingJobs(SqliteJobStore(db), runner)
+    runner.on_exit = jobs.get  # a run that ends is judged at once, not when next asked
     objects = LocalObjectStore(settings.objects_dir)
     records, feedback = SqliteDocumentRecords(db), SqliteFeedbackStore(db)
     retention = RetentionSweep(records, feedback, objects, days=settings.retention_days)
@@ -118,7 +122,7 @@ def _local_adapters(settings: Settings) -> Adapters:
         registry=registry,
         jobs=jobs,
         openers=[jobs.recover, retention.start],
-        closers=[jobs.shutdown, retention.stop],
+        closers=[runner.shutdown, retention.stop],
     )
 
 
@@ -128,7 +132,8 @@ def _aws_adapters(settings: Settings) -> Adapters:
         DynamoEventLedger,
         DynamoFeedbackStore,
     )
-    from app.adapters.aws.ecs import EcsJobLauncher
+    from app.adapters.aws.dynamodb_jobs import DynamoJobStore
+    from app.adapters.aws.ecs import EcsJobRunner
     from app.adapters.aws.s3 import S3ObjectStore
     from app.adapters.mlflow_registry import MlflowModelSource
 
@@ -141,26 +146,29 @@ def _aws_adapters(settings: Settings) -> Adapters:
         ledger=DynamoEventLedger(settings.records_table),
         models=registry,
         registry=registry,
-        jobs=EcsJobLauncher(
-            settings.records_table,
-            cluster=settings.aws_ecs_cluster,
-            task_definition=settings.aws_training_task_definition,
-            container=settings.aws_training_container,
-            subnets=settings.split_ids(settings.aws_training_subnets),
-            security_groups=settings.split_ids(settings.aws_training_security_groups),
+        jobs=TrainingJobs(
+            DynamoJobStore(settings.records_table),
+            EcsJobRunner(
+                cluster=settings.aws_ecs_cluster,
+                task_definition=settings.aws_training_task_definition,
+                container=settings.aws_training_container,
+                subnets=settings.split_ids(settings.aws_training_subnets),
+                security_groups=settings.split_ids(settings.aws_training_security_groups),
+            ),
         ),
     )
 
 
 def _azure_adapters(settings: Settings) -> Adapters:
     from app.adapters.azure.blob import BlobObjectStore
-    from app.adapters.azure.container_apps import ContainerAppsJobLauncher
+    from app.adapters.azure.container_apps import ContainerAppsJobRunner
     from app.adapters.azure.cosmos import (
         CosmosDocumentRecords,
         CosmosEventLedger,
         CosmosFeedbackStore,
         cosmos_database,
     )
+    from app.adapters.azure.cosmos_jobs import CosmosJobStore
     from app.adapters.mlflow_registry import MlflowModelSource
 
     database = cosmos_database(settings.azure_cosmos_endpoint, settings.azure_cosmos_database)
@@ -177,24 +185,27 @@ def _azure_adapters(settings: Settings) -> Adapters:
         ledger=CosmosEventLedger(database),
         models=registry,
         registry=registry,
-        jobs=ContainerAppsJobLauncher(
-            database,
-            subscription_id=settings.azure_subscription_id,
-            resource_group=settings.azure_resource_group,
-            job=settings.azure_training_job,
-            workspace_id=settings.azure_log_workspace_id,
+        jobs=TrainingJobs(
+            CosmosJobStore(database),
+            ContainerAppsJobRunner(
+                subscription_id=settings.azure_subscription_id,
+                resource_group=settings.azure_resource_group,
+                job=settings.azure_training_job,
+                workspace_id=settings.azure_log_workspace_id,
+            ),
         ),
     )
 
 
 def _gcp_adapters(settings: Settings) -> Adapters:
-    from app.adapters.gcp.cloud_run_jobs import CloudRunJobLauncher
+    from app.adapters.gcp.cloud_run_jobs import CloudRunJobRunner
     from app.adapters.gcp.firestore import (
         FirestoreDocumentRecords,
         FirestoreEventLedger,
         FirestoreFeedbackStore,
         firestore_client,
     )
+    from app.adapters.gcp.firestore_jobs import FirestoreJobStore
     from app.adapters.gcp.gcs import GcsObjectStore
     from app.adapters.mlflow_registry import MlflowModelSource
 
@@ -210,11 +221,13 @@ def _gcp_adapters(settings: Settings) -> Adapters:
         ledger=FirestoreEventLedger(client),
         models=registry,
         registry=registry,
-        jobs=CloudRunJobLauncher(
-            client,
-            project=settings.gcp_project,
-            region=settings.gcp_region,
-            job=settings.gcp_training_job,
+        jobs=TrainingJobs(
+            FirestoreJobStore(client),
+            CloudRunJobRunner(
+                project=settings.gcp_project,
+                region=settings.gcp_region,
+                job=settings.gcp_training_job,
+            ),
         ),
     )
 
@@ -295,10 +308,7 @@ def build_container(settings: Settings, adapters: Adapters | None = None) -> Con
     predictions.listeners.append(lambda batch: _observe_batch(monitoring, batch))
     pipeline.listeners.append(lambda record: _observe_document(monitoring, record))
     feedback.listeners.append(retraining.on_feedback)
-    from app.adapters.local.jobs import SubprocessJobLauncher
-
-    if isinstance(adapters.jobs, SubprocessJobLauncher):
-        adapters.jobs.on_finished = lambda job: _after_job(holder, job)
+    adapters.jobs.on_finished = lambda job: _after_job(holder, job)
     return Container(
         settings=settings,
         adapters=adapters,

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from app.domain.documents import (
         DocumentPrediction,
         DocumentRecord,
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     )
     from app.domain.drift import ReferenceProfile
     from app.domain.feedback import Feedback
-    from app.domain.jobs import TrainingJob, TrainingJobRequest
+    from app.domain.jobs import JobLock, JobRecord, RunState, TrainingJob
     from app.domain.models import ModelVersionInfo
     from app.domain.predictions import ModelRef, Prediction, PredictionRecord
 
@@ -214,34 +216,84 @@ class ModelRegistry(Protocol):
 
 
 @runtime_checkable
-class JobLauncher(Protocol):
-    """Starts ``mlops train`` somewhere and follows it: a local subprocess, an ECS
-    task, a Container Apps job or a Cloud Run job.
+class JobStore(Protocol):
+    """Training job records and the start lock (the cool-down), shared by the replicas.
 
     Example::
 
-        job = launcher.start(request, cooldown_seconds=3600)   # None: cooling down
-        launcher.get(job.id).status                            # JobStatus.RUNNING
+        store.create(job, cooldown_since=now - timedelta(hours=1))  # None: busy or cooling down
+        store.set_run(job.id, "arn:aws:ecs:...:task/mlops/8f0c")
+        store.finish(replace(job, status=JobStatus.SUCCEEDED, ...))  # None: finished already
     """
 
-    def start(
-        self, request: TrainingJobRequest, *, cooldown_seconds: float | None = None
-    ) -> TrainingJob | None:
-        """Queue and start a job and return it.
-
-        With ``cooldown_seconds``, start it only if no job is queued or running and
-        no automatically triggered job was created in that many seconds; return
-        ``None`` otherwise. The check and the start are one atomic step, so
-        replicas reacting to the same feedback start one job between them.
-        """
+    def create(self, job: TrainingJob, *, cooldown_since: datetime | None) -> JobRecord | None:
+        """Record a queued job and hold the lock for it, in one atomic step. With
+        ``cooldown_since``, only if no job holds the lock and no automatic job was
+        created after it (of replicas racing, one creates); None otherwise."""
         ...
 
-    def get(self, job_id: str) -> TrainingJob:
-        """The job with its current status and log tail; raise ``JobNotFoundError``."""
+    def get(self, job_id: str) -> JobRecord:
+        """Raise ``JobNotFoundError`` if absent."""
         ...
 
-    def list(self, limit: int = 20) -> Sequence[TrainingJob]:
+    def list(self, limit: int) -> Sequence[JobRecord]:
         """Newest first."""
+        ...
+
+    def lock(self) -> JobLock:
+        """The jobs holding the lock and when the last automatic job was created."""
+        ...
+
+    def set_run(self, job_id: str, run: str) -> None:
+        """Record the run the runner started for the job."""
+        ...
+
+    def mark_running(self, job_id: str, started_at: datetime) -> None:
+        """Record the start of a job still ``queued`` (a job never goes back)."""
+        ...
+
+    def finish(self, job: TrainingJob) -> TrainingJob | None:
+        """Record a finished job's outcome and release its lock, once: None when it had
+        finished already (another replica recorded it first)."""
+        ...
+
+    def release(self, job_id: str) -> None:
+        """Take a job that no longer exists out of the lock."""
+        ...
+
+
+@runtime_checkable
+class JobRunner(Protocol):
+    """Runs ``mlops train`` somewhere and says how a run goes: a local subprocess, an
+    ECS task, a Container Apps job or a Cloud Run job. Vendor errors become
+    ``JobStartError`` (a start refused) and ``RunnerUnavailableError`` (no answer).
+
+    Example::
+
+        run = runner.launch(job)                 # "arn:aws:ecs:...:task/mlops/8f0c"
+        runner.describe(job, run).phase          # RunPhase.RUNNING; None: forgotten
+    """
+
+    service: str  # who runs the jobs, in messages ("ECS")
+    run_noun: str  # what one run is called there ("task")
+    log_grace_seconds: float  # how late the log may show a run's last lines
+    no_report: str  # why a run that succeeded without its report in the log failed
+
+    def launch(self, job: TrainingJob) -> str:
+        """Start ``job.request.command()``; the run's name."""
+        ...
+
+    def find(self, job: TrainingJob) -> str | None:
+        """The run a start of ``job`` created when its name was not recorded (the server
+        died meanwhile); None when there is none or the service cannot tell."""
+        ...
+
+    def describe(self, job: TrainingJob, run: str) -> RunState | None:
+        """The run as the service sees it now, with its log; None once it forgot it."""
+        ...
+
+    def logs(self, job: TrainingJob, run: str) -> list[str]:
+        """The run's last log lines, oldest first (the report among them)."""
         ...
 
 

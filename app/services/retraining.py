@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from app.domain.feedback import Feedback
 from app.domain.identity import Principal
 from app.domain.jobs import JobAlreadyRunningError, JobReason, TrainingJob, TrainingJobRequest
-from app.ports import JobLauncher
 from app.services.monitoring import MonitoringService
+from app.services.training_jobs import TrainingJobs
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,12 @@ class RetrainingService:
     """
 
     monitoring: MonitoringService
-    jobs: JobLauncher
+    jobs: TrainingJobs
     policy: RetrainingPolicy
     listeners: list[Callable[[TrainingJob], object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # Serialises this process's checks; the launcher's atomic start covers replicas.
+        # Serialises this process's checks; the job store's atomic start covers replicas.
         self._lock = threading.Lock()
 
     def on_feedback(self, feedback: Feedback) -> TrainingJob | None:
@@ -64,7 +64,7 @@ class RetrainingService:
                     cooldown_seconds=self.policy.cooldown_seconds,
                 )
             except Exception:
-                # The feedback is stored already; a launcher outage must not fail it.
+                # The feedback is stored already; a job service outage must not fail it.
                 log.exception("could not start a retraining job")
                 return None
         if job is not None:
@@ -104,7 +104,7 @@ class RetrainingService:
                 include_feedback=include_feedback,
             )
         )
-        assert job is not None  # no cool-down asked: the launcher always starts it
+        assert job is not None  # no cool-down asked: a job is always started
         self._started(job)
         return job
 

@@ -1,6 +1,6 @@
 """The training job: a Fargate task definition the app starts with ECS RunTask.
 
-Nothing runs until the app's ``EcsJobLauncher`` asks; it needs the family, the container
+Nothing runs until the app's ``EcsJobRunner`` asks; it needs the family, the container
 name, the subnets and the security group (``MLOPS_AWS_TRAINING_*``), all outputs here.
 The app's role must also be allowed ``ecs:RunTask`` on the family and ``iam:PassRole``
 on both roles below.

@@ -1,6 +1,6 @@
 """The training job: a Container Apps Job (manual trigger) the app starts.
 
-Nothing runs until the app's ``ContainerAppsJobLauncher`` starts an execution (it may
+Nothing runs until the app's ``ContainerAppsJobRunner`` starts an execution (it may
 replace the command with the ``mlops train ... --report-json -`` argv of the request);
 ``MLOPS_AZURE_TRAINING_JOB`` names the job. The job runs as the training identity.
 

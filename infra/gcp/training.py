@@ -1,9 +1,9 @@
 """The training job: a Cloud Run v2 job that runs ``mlops train``, started by the app.
 
-Nothing runs until the app's ``CloudRunJobLauncher`` asks: it runs the job with
+Nothing runs until the app's ``CloudRunJobRunner`` asks: it runs the job with
 overrides (the container ``args`` of one request, after the ``mlops`` command:
-app/adapters/job_reports.py ``training_command``), follows the execution, and reads its
-report and log tail from Cloud Logging.
+``TrainingJobRequest.command`` in app/domain/jobs.py), follows the execution, and reads
+its report and log tail from Cloud Logging.
 
 What the app may do, and why not ``roles/run.developer``: that role could create,
 change and delete every Cloud Run service and job of the project (the app could

@@ -1,4 +1,4 @@
-"""What the cloud job launchers' tests share: the requests they start, and waiting for
+"""What the cloud training-job tests share: the requests they start, and waiting for
 jobs that run on a fake cloud (tests/ports/fake_train.py standing in for ``mlops``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from app.domain.jobs import JobReason, TrainingJob, TrainingJobRequest
-from app.ports import JobLauncher
+from app.services.training_jobs import TrainingJobs
 
 T = TypeVar("T")
 
@@ -30,14 +30,14 @@ AUTOMATIC = TrainingJobRequest(
 )
 
 
-def wait_finished(launcher: JobLauncher, job_id: str, timeout: float = 30) -> TrainingJob:
+def wait_finished(jobs: TrainingJobs, job_id: str, timeout: float = 30) -> TrainingJob:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = launcher.get(job_id)
+        job = jobs.get(job_id)
         if job.status.finished:
             return job
         time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {launcher.get(job_id)}")
+    raise AssertionError(f"job {job_id} did not finish: {jobs.get(job_id)}")
 
 
 def all_at_once(calls: Sequence[Callable[[], T]]) -> list[T]:

@@ -18,7 +18,7 @@ from app.api.main import create_app
 from app.bootstrap import Adapters, build_container
 from app.ocr.reader import OcrResult
 from app.settings import load_settings
-from tests.unit.fakes import FakeJobLauncher, FakeModelSource
+from tests.unit.fakes import FakeModelSource, FakeTrainingJobs
 
 
 @dataclass
@@ -67,7 +67,7 @@ def fault_app(
         feedback=SqliteFeedbackStore(db),
         models=source,
         registry=registry or source,  # type: ignore[arg-type]
-        jobs=FakeJobLauncher(),
+        jobs=FakeTrainingJobs(),
     )
     container = build_container(settings, adapters)
     reader = SteeredReader()

@@ -11,16 +11,21 @@ from __future__ import annotations
 import contextlib
 import importlib
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from app.adapters.local.jobs import SubprocessJobLauncher
+from app.adapters.local.jobs import SubprocessJobRunner
 from app.adapters.local.objects import LocalObjectStore
 from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
 from app.adapters.local.sqlite import SqliteDatabase
+from app.adapters.local.sqlite_jobs import SqliteJobStore
+from app.services.training_jobs import TrainingJobs
 from tests.unit.fakes import FakeEventLedger
+
+FAKE_TRAIN = Path(__file__).with_name("fake_train.py")
 
 
 def _bucket(tmp: Path) -> str:
@@ -70,19 +75,34 @@ def _dynamo_ledgers(tmp: Path, _moto: object) -> Callable[[], object]:
     return lambda: DynamoEventLedger(table)
 
 
-# The fake Fargate each ECS launcher's test runs its tasks on, stopped after the test.
-_FARGATES: dict[Path, object] = {}
+def _dynamo_jobs(tmp: Path, _moto: object) -> object:
+    import boto3
+
+    from app.adapters.aws.dynamodb_jobs import DynamoJobStore
+    from tests.ports.fake_fargate import OneAtATime
+
+    # One lock per call, so moto is atomic per call like DynamoDB: the concurrent-start
+    # tests then check the store's conditions, not moto's races.
+    client = OneAtATime(boto3.client("dynamodb", region_name=AWS_REGION), threading.RLock())
+    return DynamoJobStore(_table(tmp), client=client)
 
 
-def _ecs_launcher(tmp: Path, _moto: object) -> object:
-    from app.adapters.aws.ecs import EcsJobLauncher
+def _ecs_runner(tmp: Path, _moto: object) -> object:
+    """ECS tasks on moto, run by a fake Fargate with the stand-in for ``mlops``
+    (fake_fargate.py); ``shutdown()`` stops it."""
+    from app.adapters.aws.ecs import EcsJobRunner
     from tests.ports.fake_fargate import EcsWorld, FakeFargate
 
     world = EcsWorld.create(AWS_REGION)
-    _FARGATES[tmp] = FakeFargate(world).start()
-    # Its clients take one lock per call, so moto is atomic per call like DynamoDB and
-    # ECS: the concurrent-start test then checks the launcher's condition, not moto's races.
-    return EcsJobLauncher(_table(tmp), **world.launcher_arguments())
+    fargate = FakeFargate(world).start()
+    runner = EcsJobRunner(**world.runner_arguments())
+    runner.shutdown = fargate.stop  # type: ignore[attr-defined]
+    return runner
+
+
+def _subprocess_runner(tmp: Path, _: object) -> object:
+    """Child processes of a stand-in for ``mlops train`` with the same arguments."""
+    return SubprocessJobRunner(tmp / "jobs", env={}, program=[sys.executable, str(FAKE_TRAIN)])
 
 
 def _cloud(module: str, name: str) -> Callable[[Path, object], object]:
@@ -96,8 +116,8 @@ def _cloud(module: str, name: str) -> Callable[[Path, object], object]:
 
 
 # The fixture each adapter's service needs: moto (in-process ``mock_aws``), Azurite, the
-# GCS emulator, Google's Firestore emulator (Firestore records and the Cloud Run jobs'
-# lock). Cosmos DB and the job APIs of Azure and GCP are fakes at the SDK boundary
+# GCS emulator, Google's Firestore emulator (Firestore records and job records). Cosmos
+# DB and the job APIs of Azure and GCP are fakes at the SDK boundary
 # (tests/cloud/<cloud>/fake_*.py): no emulator of theirs can be installed here.
 SERVICE_FIXTURES = {
     "s3": "moto",
@@ -106,10 +126,9 @@ SERVICE_FIXTURES = {
     "blob": "azurite",
     "gcs": "gcs_emulator",
     "firestore": "firestore_emulator",
-    "cloud_run": "firestore_emulator",
 }
-# Emulators whose conditional writes are not atomic across threads ("ecs" serialises its
-# calls to moto, see _ecs_launcher).
+# Emulators whose conditional writes are not atomic across threads (the job store
+# serialises its calls to moto, see _dynamo_jobs).
 EMULATED_WITHOUT_LOCKS = {"dynamodb"}
 AWS_REGION = "eu-west-3"
 
@@ -125,19 +144,26 @@ RecordsFactories: dict[str, Callable[[Path, object], object]] = {
     "cosmos": _cloud("azure", "cosmos_records"),
     "firestore": _cloud("gcp", "firestore_records"),
 }
-JobLauncherFactories: dict[str, Callable[[Path, object], object]] = {
-    # The local launcher runs a stand-in for `mlops train` with the same arguments.
-    "subprocess": lambda tmp, _: SubprocessJobLauncher(
-        SqliteDatabase(tmp / "records.sqlite3"),
-        tmp / "jobs",
-        env={},
-        program=[sys.executable, str(Path(__file__).with_name("fake_train.py"))],
-    ),
-    # ECS tasks on moto, run by a fake Fargate with the same stand-in (fake_fargate.py).
-    "ecs": _ecs_launcher,
-    # Container Apps and Cloud Run jobs on fakes of their SDK clients, same stand-in.
-    "container_apps": _cloud("azure", "container_apps_launcher"),
-    "cloud_run": _cloud("gcp", "cloud_run_launcher"),
+JobStoreFactories: dict[str, Callable[[Path, object], object]] = {
+    "sqlite": lambda tmp, _: SqliteJobStore(SqliteDatabase(tmp / "records.sqlite3")),
+    "dynamodb": _dynamo_jobs,
+    "cosmos": _cloud("azure", "cosmos_jobs"),
+    "firestore": _cloud("gcp", "firestore_jobs"),
+}
+# Every runner runs tests/ports/fake_train.py in place of `mlops`: as a child process, on
+# a fake Fargate over moto's ECS, on fakes of the Container Apps and Cloud Run SDK clients.
+JobRunnerFactories: dict[str, Callable[[Path, object], object]] = {
+    "subprocess": _subprocess_runner,
+    "ecs": _ecs_runner,
+    "container_apps": _cloud("azure", "container_apps_runner"),
+    "cloud_run": _cloud("gcp", "cloud_run_runner"),
+}
+# The store and the runner each deployment pairs under the TrainingJobs service.
+JOB_PAIRS = {
+    "local": ("sqlite", "subprocess"),
+    "aws": ("dynamodb", "ecs"),
+    "azure": ("cosmos", "container_apps"),
+    "gcp": ("firestore", "cloud_run"),
 }
 # An event ledger's factory gives a maker of ledgers over one store: each is the ledger of
 # another process (its own holds on the markers it wrote), as in the cloud.
@@ -196,11 +222,35 @@ def event_ledgers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ob
     yield _build(request, EventLedgerFactories, tmp_path)
 
 
-@pytest.fixture(params=sorted(JobLauncherFactories))
-def job_launcher(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
-    launcher = _build(request, JobLauncherFactories, tmp_path)
-    yield launcher
-    getattr(launcher, "shutdown", lambda: None)()
-    fargate = _FARGATES.pop(tmp_path, None)
-    if fargate is not None:
-        fargate.stop()  # type: ignore[attr-defined]
+@pytest.fixture(params=sorted(JobStoreFactories))
+def job_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    yield _build(request, JobStoreFactories, tmp_path)
+
+
+def _runner(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    fixture = SERVICE_FIXTURES.get(name)
+    service = request.getfixturevalue(fixture) if fixture else None
+    return JobRunnerFactories[name](tmp_path, service)
+
+
+@pytest.fixture(params=sorted(JobRunnerFactories))
+def job_runner(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[object]:
+    runner = _runner(request.param, request, tmp_path)
+    yield runner
+    getattr(runner, "shutdown", lambda: None)()
+
+
+@pytest.fixture(params=sorted(JOB_PAIRS))
+def training_jobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TrainingJobs]:
+    """The service over one deployment's store and runner; a run that ends is judged at
+    once where the runner says so (local), as bootstrap wires it."""
+    store_name, runner_name = JOB_PAIRS[request.param]
+    fixture = SERVICE_FIXTURES.get(store_name)
+    service = request.getfixturevalue(fixture) if fixture else None
+    store = JobStoreFactories[store_name](tmp_path, service)
+    runner = _runner(runner_name, request, tmp_path)
+    jobs = TrainingJobs(store, runner)  # type: ignore[arg-type]
+    if isinstance(runner, SubprocessJobRunner):
+        runner.on_exit = jobs.get
+    yield jobs
+    getattr(runner, "shutdown", lambda: None)()

@@ -1,4 +1,4 @@
-"""Fargate for the ECS job launcher under moto, whose RunTask records a task and runs nothing.
+"""Fargate for the ECS job runner under moto, whose RunTask records a task and runs nothing.
 
 :class:`FakeFargate` watches the emulated cluster like the ECS agent would: each new
 RUNNING task gets its overridden command run, with ``fake_train.py`` standing in for
@@ -25,7 +25,7 @@ class OneAtATime:
 
     moto evaluates a condition and writes without a lock and mutates its ECS task tables
     while other threads iterate them; DynamoDB and ECS are atomic per call. Serialising
-    the calls gives the launcher (and the fake Fargate beside it) a service that is
+    the calls gives the job store and runner (and the fake Fargate beside them) a service that is
     atomic per call again, no more: every condition is still evaluated by moto.
     """
 
@@ -111,8 +111,8 @@ class EcsWorld:
             self._clients[service] = OneAtATime(client, self.lock)
         return self._clients[service]
 
-    def launcher_arguments(self, **overrides: Any) -> dict[str, Any]:
-        """``EcsJobLauncher`` keyword arguments for this world, with serialised clients."""
+    def runner_arguments(self, **overrides: Any) -> dict[str, Any]:
+        """``EcsJobRunner`` keyword arguments for this world, with serialised clients."""
         return {
             "cluster": self.cluster,
             "task_definition": self.task_definition,
@@ -120,7 +120,6 @@ class EcsWorld:
             "subnets": self.subnets,
             "security_groups": self.security_groups,
             "ecs": self.client("ecs"),
-            "dynamodb": self.client("dynamodb"),
             "logs": self.client("logs"),
             **overrides,
         }
@@ -139,7 +138,7 @@ class FakeFargate:
     Example::
 
         with FakeFargate(world):
-            job = launcher.start(request)   # the task runs fake_train.py, logs, stops
+            job = jobs.start(request)   # the task runs fake_train.py, logs, stops
     """
 
     def __init__(self, world: EcsWorld, poll_seconds: float = 0.02) -> None:

@@ -1,4 +1,4 @@
-"""Stands in for `mlops train` behind the job launchers: same arguments, same report
+"""Stands in for `mlops train` behind the job runners: same arguments, same report
 (``--report-json -``: one JSON line on stdout, as an ECS task's log carries it).
 
 ``--generate 13`` fails like a training error; ``--generate 7`` takes a second.

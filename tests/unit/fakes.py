@@ -87,8 +87,9 @@ class FakeModelSource:
         self.aliases[alias] = version
 
 
-class FakeJobLauncher:
-    """The :class:`~app.ports.JobLauncher` contract in memory; ``finish()`` ends a job."""
+class FakeTrainingJobs:
+    """The :class:`~app.services.training_jobs.TrainingJobs` service in memory (start, get,
+    list); ``finish()`` ends a job."""
 
     def __init__(self) -> None:
         self.jobs: dict[str, TrainingJob] = {}

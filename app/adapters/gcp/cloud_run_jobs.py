@@ -1,23 +1,11 @@
-"""Training jobs as Cloud Run job executions, recorded in Firestore.
-
-Documents of the ``jobs`` collection:
-
-- ``jobs/<job id>``: a job. Ids start with the creation time in hex
-  (:func:`~app.adapters.job_reports.new_job_id`); ``created_at`` orders the list
-  (Firestore's automatic single-field index);
-- ``jobs/lock``: the start lock, with ``active`` (the ids of queued and running jobs)
-  and ``automatic_at`` (when the last automatic job was created). A start writes its
-  job and the lock in one batch, under a ``last_update_time`` precondition on the lock
-  read to check the cool-down; a finish records the outcome and takes the job out of
-  ``active`` the same way. Of concurrent starts one commits; the others read the lock
-  again and see the job.
+"""Training runs as Cloud Run job executions, their logs in Cloud Logging.
 
 ``RunJob`` overrides the container's arguments only, so the Cloud Run job's container
-runs ``mlops`` (its command) and the launcher passes ``train ... --report-json -``. The
+runs ``mlops`` (its command) and the runner passes ``train ... --report-json -``. The
 report is one JSON line on stdout, which Cloud Run turns into a ``jsonPayload`` entry of
-Cloud Logging; the launcher reads the execution's entries back (``resource.type =
-"cloud_run_job"`` and the ``run.googleapis.com/execution_name`` label). A finished
-job is written back to its document, so it never calls Cloud Run again.
+Cloud Logging; the runner reads the execution's entries back (``resource.type =
+"cloud_run_job"`` and the ``run.googleapis.com/execution_name`` label). A run is named
+by its execution's full name.
 """
 
 from __future__ import annotations
@@ -26,43 +14,31 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
-from app.adapters.gcp.firestore import document_id, fields_of, plain_datetime
-from app.adapters.job_reports import (
-    LAUNCH_GRACE_SECONDS,
+from app.adapters.gcp.firestore import plain_datetime
+from app.domain.job_reports import (
     LOG_ENTRIES_READ,
     exit_failure,
-    judge,
-    judge_forgotten,
     log_lines,
     missing_settings,
-    new_job_fields,
     report_missing,
-    split_report,
-    start_lost,
     start_refused,
     stopped_before_training,
-    tail,
-    to_training_job,
-    unanswered,
 )
-from app.domain.jobs import JobNotFoundError, JobReason, JobStatus, TrainingJob, TrainingJobRequest
-
-if TYPE_CHECKING:
-    from google.cloud import firestore
+from app.domain.jobs import (
+    JobStartError,
+    RunnerUnavailableError,
+    RunPhase,
+    RunState,
+    TrainingJob,
+)
 
 log = logging.getLogger(__name__)
 
-JOBS = "jobs"
-LOCK = "lock"  # never a job id: those are hex
-# Cloud Logging may show the last lines a little after the execution completed.
-_LOG_GRACE_SECONDS = 60
-_NO_REPORT = report_missing("the execution's log")
-_MAX_ATTEMPTS = 20
 # Cloud Run's own lines about a container, in the execution's log.
 _SYSTEM_LOG = "/logs/run.googleapis.com%2Fvarlog%2Fsystem"
 _EXIT = re.compile(r"^Container called exit\((\d+)\)\.$")
@@ -72,20 +48,24 @@ _START_CHECK = (
 )
 
 
-class CloudRunJobLauncher:
-    """A :class:`~app.ports.JobLauncher` that runs ``mlops train`` as a Cloud Run job.
+class CloudRunJobRunner:
+    """A :class:`~app.ports.JobRunner` that runs ``mlops train`` as a Cloud Run job.
 
     Example::
 
-        launcher = CloudRunJobLauncher(firestore_client("my-project"), project="my-project",
-                                       region="europe-west1", job="mlops-train")
-        job = launcher.start(request, cooldown_seconds=3600)   # None: one runs or cooling down
-        launcher.get(job.id).log_tail                          # from Cloud Logging
+        runner = CloudRunJobRunner(project="my-project", region="europe-west1", job="mlops-train")
+        run = runner.launch(job)                 # projects/.../executions/mlops-train-x7k2p
+        runner.describe(job, run).lines          # from Cloud Logging
     """
+
+    service = "Cloud Run"
+    run_noun = "job"
+    # Cloud Logging may show the last lines a little after the execution completed.
+    log_grace_seconds = 60.0
+    no_report = report_missing("the execution's log")
 
     def __init__(
         self,
-        client_firestore: firestore.Client,
         *,
         project: str,
         region: str,
@@ -94,7 +74,6 @@ class CloudRunJobLauncher:
         executions_client: Any = None,
         logging_client: Any = None,
     ) -> None:
-        self.client = client_firestore
         self.project = project
         self.region = region
         self.job = job
@@ -130,87 +109,7 @@ class CloudRunJobLauncher:
     def job_path(self) -> str:
         return f"projects/{self.project}/locations/{self.region}/jobs/{self.job}"
 
-    def _ref(self, job_id: str) -> Any:
-        return self.client.collection(JOBS).document(job_id)
-
-    # -- the port
-
-    def start(
-        self, request: TrainingJobRequest, *, cooldown_seconds: float | None = None
-    ) -> TrainingJob | None:
-        now = datetime.now(UTC)
-        cutoff = None if cooldown_seconds is None else now - timedelta(seconds=cooldown_seconds)
-        if cutoff is not None and not self._may_start(cutoff):
-            return None
-        item = new_job_fields(request, now)
-        if not self._create(item, automatic=request.reason is not JobReason.MANUAL, cutoff=cutoff):
-            return None
-        return self._launch(item)
-
-    def get(self, job_id: str) -> TrainingJob:
-        # Ids come from URLs: one that is no plain document id cannot name a job.
-        plain = job_id != LOCK and document_id(job_id) == job_id
-        snapshot = self._ref(job_id).get() if plain else None
-        if snapshot is None or not snapshot.exists:
-            raise JobNotFoundError(job_id)
-        return self._current(fields_of(snapshot))
-
-    def list(self, limit: int = 20) -> Sequence[TrainingJob]:
-        query = (
-            self.client.collection(JOBS).order_by("created_at", direction="DESCENDING").limit(limit)
-        )
-        return [self._current(fields_of(snapshot)) for snapshot in query.stream()]
-
-    # -- starting
-
-    def _may_start(self, cutoff: datetime) -> bool:
-        """Whether a cool-down start can try its batch: not cooling down, and the jobs
-        the lock holds have not finished unseen (nobody asked about them)."""
-        lock = self._ref(LOCK).get()
-        fields = fields_of(lock)
-        if fields.get("automatic_at") is not None and fields["automatic_at"] > cutoff:
-            return False
-        finished = True
-        for job_id in fields.get("active", []):
-            try:
-                finished = self.get(job_id).status.finished and finished
-            except JobNotFoundError:  # deleted by hand: it must not hold the lock forever
-                self._finish_lock(job_id)
-        return finished
-
-    def _create(self, item: dict[str, Any], *, automatic: bool, cutoff: datetime | None) -> bool:
-        """Create the job and hold the lock for it in one batch; False if the cool-down
-        condition does not hold (another replica started one)."""
-        from google.api_core.exceptions import AlreadyExists, FailedPrecondition
-
-        lock_ref = self._ref(LOCK)
-        for _ in range(_MAX_ATTEMPTS):
-            lock = lock_ref.get()
-            fields = fields_of(lock)
-            active = list(fields.get("active", []))
-            automatic_at = fields.get("automatic_at")
-            if cutoff is not None and (
-                active or (automatic_at is not None and automatic_at > cutoff)
-            ):
-                return False
-            update: dict[str, Any] = {"active": [*active, item["id"]]}
-            if automatic:
-                update["automatic_at"] = item["created_at"]
-            batch = self.client.batch()
-            batch.create(self._ref(item["id"]), item)
-            if lock.exists:
-                option = self.client.write_option(last_update_time=lock.update_time)
-                batch.update(lock_ref, update, option=option)
-            else:
-                batch.create(lock_ref, {"automatic_at": None, **update})
-            try:
-                batch.commit()
-            except (FailedPrecondition, AlreadyExists):
-                continue  # another start or finish wrote the lock: decide again
-            return True
-        raise RuntimeError(f"the training-job lock kept changing ({_MAX_ATTEMPTS} attempts)")
-
-    def _launch(self, item: dict[str, Any]) -> TrainingJob:
+    def launch(self, job: TrainingJob) -> str:
         from google.api_core.exceptions import GoogleAPICallError
         from google.cloud import run_v2
 
@@ -222,112 +121,76 @@ class CloudRunJobLauncher:
             }
         )
         if unconfigured is not None:
-            return self._finish(item, JobStatus.FAILED, error=unconfigured)
+            raise JobStartError(unconfigured)
         request = run_v2.RunJobRequest(
             name=self.job_path,
             overrides=run_v2.RunJobRequest.Overrides(
                 container_overrides=[
-                    run_v2.RunJobRequest.Overrides.ContainerOverride(args=item["command"][1:])
+                    run_v2.RunJobRequest.Overrides.ContainerOverride(args=job.request.command()[1:])
                 ]
             ),
         )
         try:
-            operation = self.jobs_client.run_job(request=request)
-            execution = operation.metadata
+            execution = self.jobs_client.run_job(request=request).metadata
         except GoogleAPICallError as exc:
-            reason = start_refused("Cloud Run", _google_message(exc), _START_CHECK)
-            return self._finish(item, JobStatus.FAILED, error=reason)
+            raise JobStartError(
+                start_refused("Cloud Run", _google_message(exc), _START_CHECK)
+            ) from exc
         if execution is None or not execution.name:
-            reason = start_refused("Cloud Run", "RunJob named no execution", _START_CHECK)
-            return self._finish(item, JobStatus.FAILED, error=reason)
-        item["execution"] = execution.name
-        self._ref(item["id"]).update({"execution": execution.name})
-        return _to_job(item)
+            raise JobStartError(
+                start_refused("Cloud Run", "RunJob named no execution", _START_CHECK)
+            )
+        return str(execution.name)
 
-    # -- following
+    def find(self, job: TrainingJob) -> str | None:
+        return None  # RunJob carries nothing of the job to find its execution by
 
-    def _current(self, item: dict[str, Any]) -> TrainingJob:
-        """The job as Cloud Run sees it now; a finished one straight from its document."""
-        if JobStatus(item["status"]).finished:
-            return _to_job(item)
-        from google.api_core.exceptions import GoogleAPICallError
-
-        try:
-            return self._refresh(item)
-        except GoogleAPICallError as exc:
-            log.warning("training job %s: could not follow it: %s", item["id"], exc)
-            note = unanswered("Google Cloud", _google_message(exc))
-            return _to_job(item, log_tail=tail(item["command"], [note]))
-
-    def _refresh(self, item: dict[str, Any]) -> TrainingJob:
+    def describe(self, job: TrainingJob, run: str) -> RunState | None:
         from google.api_core.exceptions import NotFound
 
-        name = item.get("execution")
-        if name is None:
-            age = datetime.now(UTC) - item["created_at"]
-            if age.total_seconds() < LAUNCH_GRACE_SECONDS:
-                return _to_job(item)  # RunJob is on its way
-            return self._finish(item, JobStatus.FAILED, error=start_lost("job"))
-        try:
-            execution = self.executions_client.get_execution(name=name)
-        except NotFound:
-            return self._forgotten(item, name)
-        output = self._read_log(item, name)
-        report, lines = split_report(output.lines)
-        log_tail = tail(item["command"], lines)
+        with _unanswered():
+            try:
+                execution = self.executions_client.get_execution(name=run)
+            except NotFound:
+                return None
+            output = self._read_log(job, run)
         started = _datetime(execution.start_time)
         completed = _datetime(execution.completion_time)
         succeeded = execution.succeeded_count > 0
         failed = execution.failed_count > 0 or execution.cancelled_count > 0
         if completed is None and not (succeeded or failed):
             if started is None:
-                return _to_job(item, log_tail=log_tail)
-            if item["status"] == JobStatus.QUEUED.value:
-                self._mark_running(item, started)
-            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
-        completed = completed or datetime.now(UTC)
+                return RunState(RunPhase.QUEUED, output.lines)
+            return RunState(RunPhase.RUNNING, output.lines, started_at=started)
         failure: str | None
         if succeeded:
             failure = None  # its report decides
         elif output.exit_code is not None:  # e.g. "Memory limit of 2048 MiB exceeded..."
-            failure = exit_failure(output.exit_code, lines, "; ".join(output.notes))
+            failure = exit_failure(output.exit_code, output.lines, "; ".join(output.notes))
         else:  # the container never ran (image, secrets...): Cloud Run says why
             reasons = [_completed_message(execution), *output.notes]
             failure = stopped_before_training("job", reasons)
-        verdict = judge(
-            report,
+        return RunState(
+            RunPhase.ENDED,
+            output.lines,
+            started_at=started,
+            ended_at=completed,
             failure=failure,
             # The exit code, a line of Cloud Run's, arrives in the log like the others.
             failure_logged=output.exit_code is not None,
-            log_settled=(datetime.now(UTC) - completed).total_seconds() >= _LOG_GRACE_SECONDS,
-            no_report=_NO_REPORT,
-        )
-        if not verdict.status.finished:  # its last lines may not have reached Cloud Logging
-            return _to_job(item, status=JobStatus.RUNNING, started_at=started, log_tail=log_tail)
-        return self._finish(
-            item,
-            verdict.status,
-            started_at=started,
-            finished_at=completed,
-            log_tail=log_tail,
-            **verdict.fields,
         )
 
-    def _forgotten(self, item: dict[str, Any], name: str) -> TrainingJob:
-        """An execution Cloud Run no longer knows (deleted): its log still holds the
-        report when ``mlops train`` succeeded."""
-        report, lines = split_report(self._read_log(item, name).lines)
-        verdict = judge_forgotten(report, "Cloud Run", f"the execution {name}")
-        log_tail = tail(item["command"], lines)
-        return self._finish(item, verdict.status, log_tail=log_tail, **verdict.fields)
+    def logs(self, job: TrainingJob, run: str) -> list[str]:
+        with _unanswered():
+            return self._read_log(job, run).lines
 
-    def _read_log(self, item: dict[str, Any], execution_name: str) -> _Log:
+    def _read_log(self, job: TrainingJob, execution_name: str) -> _Log:
         """The execution's last log entries, oldest first: what the container printed,
         and what Cloud Run said about it (exit code, memory limit...)."""
         from google.api_core.exceptions import GoogleAPICallError
         from google.cloud import logging_v2
 
-        since = item["created_at"] - timedelta(minutes=1)
+        since = job.created_at - timedelta(minutes=1)
         query = "\n".join(
             [
                 'resource.type = "cloud_run_job"',
@@ -364,70 +227,6 @@ class CloudRunJobLauncher:
                     (found.notes if system else found.lines).append(line)
         return found
 
-    def _mark_running(self, item: dict[str, Any], started: datetime) -> None:
-        """Record the start once, so the last known status stays true when Cloud Run
-        cannot be asked."""
-        from google.api_core.exceptions import FailedPrecondition
-
-        ref = self._ref(item["id"])
-        snapshot = ref.get()
-        item.update(status=JobStatus.RUNNING.value, started_at=started)
-        if fields_of(snapshot).get("status") != JobStatus.QUEUED.value:
-            return  # another replica recorded it (or finished it)
-        option = self.client.write_option(last_update_time=snapshot.update_time)
-        with contextlib.suppress(FailedPrecondition):  # another replica wrote it first
-            ref.update({"status": JobStatus.RUNNING.value, "started_at": started}, option=option)
-
-    # -- finishing
-
-    def _finish(self, item: dict[str, Any], status: JobStatus, **fields: Any) -> TrainingJob:
-        """Record the outcome and release the lock in one batch (once: a replica that
-        finished it first wins, and its record is returned)."""
-        from google.api_core.exceptions import FailedPrecondition
-
-        values: dict[str, Any] = {
-            "status": status.value,
-            **{k: v for k, v in fields.items() if v is not None},
-        }
-        values["finished_at"] = fields.get("finished_at") or datetime.now(UTC)
-        job_ref, lock_ref = self._ref(item["id"]), self._ref(LOCK)
-        for _ in range(_MAX_ATTEMPTS):
-            job, lock = job_ref.get(), lock_ref.get()
-            if JobStatus(fields_of(job)["status"]).finished:
-                return _to_job(fields_of(job))
-            batch = self.client.batch()
-            option = self.client.write_option(last_update_time=job.update_time)
-            batch.update(job_ref, values, option=option)
-            active = fields_of(lock).get("active", [])
-            if item["id"] in active:
-                remaining = [job_id for job_id in active if job_id != item["id"]]
-                option = self.client.write_option(last_update_time=lock.update_time)
-                batch.update(lock_ref, {"active": remaining}, option=option)
-            try:
-                batch.commit()
-            except FailedPrecondition:
-                continue
-            log.info("training job %s %s", item["id"], status.value)
-            return _to_job({**fields_of(job), **values})
-        raise RuntimeError(f"training job {item['id']} kept changing ({_MAX_ATTEMPTS} attempts)")
-
-    def _finish_lock(self, job_id: str) -> None:
-        """Take a job that no longer exists out of the lock."""
-        from google.api_core.exceptions import FailedPrecondition
-
-        lock_ref = self._ref(LOCK)
-        for _ in range(_MAX_ATTEMPTS):
-            lock = lock_ref.get()
-            active = fields_of(lock).get("active", [])
-            if job_id not in active:
-                return
-            option = self.client.write_option(last_update_time=lock.update_time)
-            try:
-                lock_ref.update({"active": [j for j in active if j != job_id]}, option=option)
-            except FailedPrecondition:
-                continue
-            return
-
 
 @dataclass
 class _Log:
@@ -454,7 +253,12 @@ def _google_message(exc: Exception) -> str:
     return f"{code} {message}".strip() if message and code else str(exc)
 
 
-def _to_job(item: dict[str, Any], **now: Any) -> TrainingJob:
-    """The job stored as ``item``; ``now``: what Cloud Run says in place of the stored
-    status, start and log tail."""
-    return to_training_job(item, when=plain_datetime, **now)
+@contextlib.contextmanager
+def _unanswered() -> Iterator[None]:
+    """Google errors while following a run, as the runner's ``RunnerUnavailableError``."""
+    from google.api_core.exceptions import GoogleAPICallError
+
+    try:
+        yield
+    except GoogleAPICallError as exc:
+        raise RunnerUnavailableError("Google Cloud", _google_message(exc)) from exc

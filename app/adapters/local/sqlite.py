@@ -63,20 +63,6 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_version ON feedback(model_version, seq);
 CREATE INDEX IF NOT EXISTS feedback_subject ON feedback(subject, subject_id);
-CREATE TABLE IF NOT EXISTS training_jobs (
-    id TEXT PRIMARY KEY,
-    reason TEXT NOT NULL,
-    request TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    pid INTEGER,
-    model_version TEXT,
-    promoted INTEGER,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS training_jobs_created ON training_jobs(created_at);
 """
 
 

@@ -1,5 +1,6 @@
-"""What the ECS job launcher does beyond the JobLauncher port suite: the RunTask it sends,
-its failures, two replicas sharing one table, finished jobs served from the table.
+"""What training jobs on ECS do beyond the shared suites (tests/ports): the RunTask the
+runner sends, its failures, two replicas sharing one table, finished jobs served from the
+table.
 
 ECS, CloudWatch Logs and DynamoDB are moto in-process; a fake Fargate
 (tests/ports/fake_fargate.py) runs the tasks with tests/ports/fake_train.py as `mlops`.
@@ -14,8 +15,10 @@ from typing import Any
 import pytest
 
 from app.adapters.aws.dynamodb import TABLE_SCHEMA
-from app.adapters.aws.ecs import EcsJobLauncher
+from app.adapters.aws.dynamodb_jobs import DynamoJobStore
+from app.adapters.aws.ecs import EcsJobRunner
 from app.domain.jobs import JobStatus
+from app.services.training_jobs import TrainingJobs
 from tests.cloud.job_helpers import AUTOMATIC, MANUAL, wait_finished
 from tests.ports.fake_fargate import EcsWorld, FakeFargate
 
@@ -45,9 +48,12 @@ def fargate(world: EcsWorld) -> Iterator[FakeFargate]:
         yield running
 
 
-def launcher(world: EcsWorld, **overrides: Any) -> EcsJobLauncher:
-    """One app replica: its own launcher on the shared table and cluster."""
-    return EcsJobLauncher(TABLE, **world.launcher_arguments(**overrides))
+def launcher(world: EcsWorld, **overrides: Any) -> TrainingJobs:
+    """One app replica: its own store and runner on the shared table and cluster."""
+    return TrainingJobs(
+        DynamoJobStore(TABLE, client=world.client("dynamodb")),
+        EcsJobRunner(**world.runner_arguments(**overrides)),
+    )
 
 
 def task_of(world: EcsWorld, job_id: str) -> dict:
@@ -234,7 +240,7 @@ def test_when_ecs_does_not_answer_the_last_known_status_is_shown(world, fargate)
 
 
 def _stopped_then_forgotten(world: EcsWorld, job_id: str) -> None:
-    """Wait, without asking the launcher, until the task stopped; then make moto forget
+    """Wait, without asking the service, until the task stopped; then make moto forget
     it the way ECS does an hour later."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ecs.models import ecs_backends

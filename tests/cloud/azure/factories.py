@@ -50,17 +50,21 @@ def cosmos_ledgers(tmp: Path, _: object) -> object:
     return lambda: CosmosEventLedger(database)
 
 
-def container_apps_launcher(tmp: Path, _: object) -> object:
-    """``ContainerAppsJobLauncher`` on a fake Cosmos account and fake Container Apps whose
-    executions run fake_train.py; ``shutdown()`` stops what still runs after the test."""
-    from app.adapters.azure.container_apps import ContainerAppsJobLauncher
-    from tests.cloud.azure.fake_container_apps import FakeContainerApps
+def cosmos_jobs(tmp: Path, _: object) -> object:
+    """``CosmosJobStore`` on a fresh fake Cosmos account."""
+    from app.adapters.azure.cosmos_jobs import CosmosJobStore
     from tests.cloud.azure.fake_cosmos import FakeCosmosDatabase
 
+    return CosmosJobStore(FakeCosmosDatabase())
+
+
+def container_apps_runner(tmp: Path, _: object) -> object:
+    """``ContainerAppsJobRunner`` on fake Container Apps whose executions run
+    fake_train.py; ``shutdown()`` stops what still runs after the test."""
+    from app.adapters.azure.container_apps import ContainerAppsJobRunner
+    from tests.cloud.azure.fake_container_apps import FakeContainerApps
+
     apps = FakeContainerApps()
-
-    class LauncherOnFakeApps(ContainerAppsJobLauncher):
-        def shutdown(self) -> None:
-            apps.shutdown()
-
-    return LauncherOnFakeApps(FakeCosmosDatabase(), **apps.launcher_arguments())
+    runner = ContainerAppsJobRunner(**apps.runner_arguments())
+    runner.shutdown = apps.shutdown  # type: ignore[attr-defined]
+    return runner

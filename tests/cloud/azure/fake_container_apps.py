@@ -1,4 +1,4 @@
-"""Container Apps jobs and Log Analytics at the SDK boundary, for the job launcher.
+"""Container Apps jobs and Log Analytics at the SDK boundary, for the job runner.
 
 :class:`FakeContainerApps` stands in for ``ContainerAppsAPIClient`` (its ``jobs`` and
 ``jobs_executions`` operations and ``job_execution``) with one manual job whose
@@ -7,7 +7,7 @@ command, with ``fake_train.py`` standing in for ``mlops``, in a thread that move
 execution Processing -> Running -> Succeeded/Failed and writes each output line as a
 ``ContainerAppConsoleLogs_CL`` row of the replica ``<execution>-<suffix>``.
 :meth:`FakeContainerApps.logs_client` answers ``query_workspace`` with those rows, for
-the one KQL shape the launcher sends (anything else is refused).
+the one KQL shape the runner sends (anything else is refused).
 
 Models are the SDK's own (``Job``, ``JobExecution``...) and errors its exceptions
 (``ResourceNotFoundError`` for an unknown job or execution, ``HttpResponseError`` 400
@@ -43,7 +43,7 @@ from azure.monitor.query import LogsQueryResult, LogsTable
 
 from tests.ports.fake_fargate import FAKE_TRAIN
 
-# The one query shape the launcher sends.
+# The one query shape the runner sends.
 _KQL = re.compile(
     r"^ContainerAppConsoleLogs_CL"
     r" \| where ContainerGroupName_s startswith '(?P<prefix>[a-z0-9-]+)'"
@@ -77,7 +77,7 @@ class FakeContainerApps:
     """Example::
 
     apps = FakeContainerApps()
-    launcher = ContainerAppsJobLauncher(database, **apps.launcher_arguments())
+    runner = ContainerAppsJobRunner(**apps.runner_arguments())
     ...
     apps.shutdown()
     """
@@ -114,8 +114,8 @@ class FakeContainerApps:
     def logs_client(self) -> FakeLogsQueryClient:
         return FakeLogsQueryClient(self)
 
-    def launcher_arguments(self, **overrides: Any) -> dict[str, Any]:
-        """``ContainerAppsJobLauncher`` keyword arguments for this fake."""
+    def runner_arguments(self, **overrides: Any) -> dict[str, Any]:
+        """``ContainerAppsJobRunner`` keyword arguments for this fake."""
         return {
             "subscription_id": "00000000-0000-4000-8000-000000000000",
             "resource_group": self.resource_group,

@@ -1,5 +1,6 @@
-"""What the Container Apps launcher does beyond the shared suite (tests/ports): what it
-asks Azure to run, starts Azure refuses, lost starts, forgotten executions, late logs."""
+"""What training jobs on Container Apps do beyond the shared suites (tests/ports): what
+the runner asks Azure to run, starts Azure refuses, lost starts, forgotten executions,
+late logs, the Cosmos store's one partition."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from datetime import timedelta
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from app.adapters.azure.container_apps import JOB_ID_VARIABLE, ContainerAppsJobLauncher
+from app.adapters.azure.container_apps import JOB_ID_VARIABLE, ContainerAppsJobRunner
+from app.adapters.azure.cosmos_jobs import CosmosJobStore
 from app.domain.jobs import JobNotFoundError, JobStatus
+from app.services.training_jobs import TrainingJobs
 from tests.cloud.azure.fake_container_apps import FakeContainerApps
 from tests.cloud.azure.fake_cosmos import FakeCosmosDatabase
 from tests.cloud.job_helpers import AUTOMATIC, MANUAL, all_at_once
@@ -29,9 +32,15 @@ def database() -> FakeCosmosDatabase:
     return FakeCosmosDatabase()
 
 
+def jobs_on(database: FakeCosmosDatabase, apps: FakeContainerApps, **overrides) -> TrainingJobs:
+    return TrainingJobs(
+        CosmosJobStore(database), ContainerAppsJobRunner(**apps.runner_arguments(**overrides))
+    )
+
+
 @pytest.fixture
-def launcher(apps, database) -> ContainerAppsJobLauncher:
-    return ContainerAppsJobLauncher(database, **apps.launcher_arguments())
+def launcher(apps, database) -> TrainingJobs:
+    return jobs_on(database, apps)
 
 
 def ended(apps: FakeContainerApps, timeout: float = 30) -> str:
@@ -68,7 +77,7 @@ def test_an_execution_runs_the_jobs_container_with_the_training_command(launcher
 
 
 def test_a_start_azure_refuses_is_a_failed_job_that_says_why(apps, database):
-    launcher = ContainerAppsJobLauncher(database, **apps.launcher_arguments(job="mlops-trian"))
+    launcher = jobs_on(database, apps, job="mlops-trian")
     job = launcher.start(MANUAL)
     assert job.status is JobStatus.FAILED
     assert job.error.startswith("Container Apps could not start the training job (")
@@ -80,7 +89,7 @@ def test_a_start_azure_refuses_is_a_failed_job_that_says_why(apps, database):
 
 
 def test_a_missing_setting_is_named(apps, database):
-    launcher = ContainerAppsJobLauncher(database, **apps.launcher_arguments(workspace_id=""))
+    launcher = jobs_on(database, apps, workspace_id="")
     job = launcher.start(MANUAL)
     assert job.status is JobStatus.FAILED
     assert "MLOPS_AZURE_LOG_WORKSPACE_ID" in job.error
@@ -90,7 +99,7 @@ def test_an_execution_whose_start_was_not_recorded_is_found_by_its_job_id(launch
     job = launcher.start(MANUAL)
     ended(apps)
     item = job_item(database, job.id)
-    del item["execution"]  # the server died between the start and recording it
+    del item["run"]  # the server died between the start and recording it
     rewrite(database, {**item, "created_at": item["created_at"] - 600})
     done = launcher.get(job.id)
     assert (done.status, done.model_version) == (JobStatus.SUCCEEDED, "5")
@@ -101,7 +110,7 @@ def test_a_job_never_started_fails_after_the_grace_period(launcher, apps, databa
     ended(apps)
     apps.executions.clear()
     item = job_item(database, job.id)
-    del item["execution"]
+    del item["run"]
     rewrite(database, {**item, "created_at": item["created_at"] - 600})
     done = launcher.get(job.id)
     assert done.status is JobStatus.FAILED and "never started" in done.error

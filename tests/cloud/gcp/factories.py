@@ -89,13 +89,19 @@ def firestore_ledgers(tmp: Path, service: Any = None) -> Any:
     return lambda: FirestoreEventLedger(client)
 
 
-def cloud_run_launcher(tmp: Path, service: Any = None) -> Any:
-    """Jobs recorded in the Firestore emulator, run by a fake Cloud Run (fake_cloud_run.py:
-    tests/ports/fake_train.py stands in for ``mlops``); ``shutdown()`` stops its runs."""
-    from app.adapters.gcp.cloud_run_jobs import CloudRunJobLauncher
+def firestore_jobs(tmp: Path, service: Any = None) -> Any:
+    from app.adapters.gcp.firestore_jobs import FirestoreJobStore
+
+    return FirestoreJobStore(_firestore(service))
+
+
+def cloud_run_runner(tmp: Path, service: Any = None) -> Any:
+    """A runner on a fake Cloud Run (fake_cloud_run.py: tests/ports/fake_train.py stands
+    in for ``mlops``); ``shutdown()`` stops its runs."""
+    from app.adapters.gcp.cloud_run_jobs import CloudRunJobRunner
     from tests.cloud.gcp.fake_cloud_run import CloudRunWorld
 
     world = CloudRunWorld()
-    launcher = CloudRunJobLauncher(_firestore(service), **world.launcher_arguments())
-    launcher.shutdown = world.stop  # type: ignore[attr-defined]
-    return launcher
+    runner = CloudRunJobRunner(**world.runner_arguments())
+    runner.shutdown = world.stop  # type: ignore[attr-defined]
+    return runner

@@ -1,4 +1,4 @@
-"""Cloud Run jobs and Cloud Logging for the Cloud Run job launcher, faked at the SDK boundary.
+"""Cloud Run jobs and Cloud Logging for the Cloud Run job runner, faked at the SDK boundary.
 
 No emulator exists for either. :class:`CloudRunWorld` holds what the infrastructure
 creates (one job whose container runs ``mlops``) and what runs on it:
@@ -14,7 +14,7 @@ creates (one job whose container runs ``mlops``) and what runs on it:
 - ``logging_client()``: ``list_entries(...)`` serves what the container printed, as the
   real library's ``TextEntry``/``StructEntry`` (a JSON object line becomes a
   ``jsonPayload``, as Cloud Run does), plus Cloud Run's ``Container called exit(N).``
-  system line. It understands exactly the filter clauses the launcher sends and raises
+  system line. It understands exactly the filter clauses the runner sends and raises
   on any other.
 
 Clients of one world take one lock per call, so they are atomic per call like the
@@ -68,7 +68,7 @@ class CloudRunWorld:
     def job_path(self) -> str:
         return f"projects/{self.project}/locations/{self.region}/jobs/{self.job}"
 
-    def launcher_arguments(self) -> dict[str, Any]:
+    def runner_arguments(self, **overrides: Any) -> dict[str, Any]:
         return {
             "project": self.project,
             "region": self.region,
@@ -76,6 +76,7 @@ class CloudRunWorld:
             "jobs_client": FakeJobsClient(self),
             "executions_client": FakeExecutionsClient(self),
             "logging_client": FakeLoggingClient(self),
+            **overrides,
         }
 
     def forget(self, name: str) -> None:
@@ -251,7 +252,7 @@ class FakeLoggingClient:
 
 
 def _clause(text: str) -> Any:
-    """A predicate for one filter clause the launcher sends; anything else is refused."""
+    """A predicate for one filter clause the runner sends; anything else is refused."""
     match = _CLAUSE.match(text.strip())
     if match is None:
         raise ValueError(f"the fake does not understand the filter clause {text!r}")

@@ -1,5 +1,6 @@
-"""What the Cloud Run job launcher does beyond the JobLauncher port suite: the RunJob it
-sends, its failures, two replicas sharing one Firestore, finished jobs served from Firestore.
+"""What training jobs on Cloud Run do beyond the shared suites (tests/ports): the RunJob
+the runner sends, its failures, two replicas sharing one Firestore, finished jobs served
+from Firestore.
 
 Firestore is Google's emulator; Cloud Run jobs and Cloud Logging are fakes at the SDK
 boundary (tests/cloud/gcp/fake_cloud_run.py) that run tests/ports/fake_train.py as `mlops`.
@@ -14,8 +15,10 @@ from typing import Any
 import pytest
 from google.api_core import exceptions
 
-from app.adapters.gcp.cloud_run_jobs import CloudRunJobLauncher
+from app.adapters.gcp.cloud_run_jobs import CloudRunJobRunner
+from app.adapters.gcp.firestore_jobs import FirestoreJobStore
 from app.domain.jobs import JobStatus, TrainingJobRequest
+from app.services.training_jobs import TrainingJobs
 from tests.cloud.gcp.fake_cloud_run import CloudRunWorld
 from tests.cloud.gcp.firestore_emulator import shared_emulator
 from tests.cloud.job_helpers import AUTOMATIC, MANUAL, all_at_once, wait_finished
@@ -34,10 +37,11 @@ def project() -> str:
     return shared_emulator().client().project
 
 
-def launcher(world: CloudRunWorld, project: str, **overrides: Any) -> CloudRunJobLauncher:
-    """One app replica: its own Firestore client and launcher on the shared project."""
-    return CloudRunJobLauncher(
-        shared_emulator().client(project), **{**world.launcher_arguments(), **overrides}
+def launcher(world: CloudRunWorld, project: str, **overrides: Any) -> TrainingJobs:
+    """One app replica: its own Firestore client, store and runner on the shared project."""
+    return TrainingJobs(
+        FirestoreJobStore(shared_emulator().client(project)),
+        CloudRunJobRunner(**world.runner_arguments(**overrides)),
     )
 
 
@@ -48,8 +52,8 @@ def wait_completed(world: CloudRunWorld, name: str, timeout: float = 30) -> None
         time.sleep(0.05)
 
 
-def execution_of(launcher: CloudRunJobLauncher, job_id: str) -> str:
-    return str(launcher.client.collection("jobs").document(job_id).get().get("execution"))
+def execution_of(jobs: TrainingJobs, job_id: str) -> str:
+    return str(jobs.store.get(job_id).run)
 
 
 class Unanswered:

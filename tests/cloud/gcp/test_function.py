@@ -94,9 +94,11 @@ def finalized_event(gcs: GcsEmulator, bucket: str, name: str) -> tuple[dict, dic
 
 @pytest.fixture(scope="module")
 def stack(gcs_emulator: GcsEmulator, tracking_uri: str, tmp_path_factory) -> Stack:
-    from app.adapters.local.jobs import SubprocessJobLauncher
+    from app.adapters.local.jobs import SubprocessJobRunner
     from app.adapters.local.sqlite import SqliteDatabase
+    from app.adapters.local.sqlite_jobs import SqliteJobStore
     from app.adapters.mlflow_registry import MlflowModelSource
+    from app.services.training_jobs import TrainingJobs
 
     firestore = shared_emulator().client()
     gcs_emulator.client().create_bucket(BUCKET)
@@ -118,7 +120,10 @@ def stack(gcs_emulator: GcsEmulator, tracking_uri: str, tmp_path_factory) -> Sta
         feedback=FirestoreFeedbackStore(firestore),
         models=registry,
         registry=registry,
-        jobs=SubprocessJobLauncher(SqliteDatabase(data_dir / "jobs.sqlite3"), data_dir, env={}),
+        jobs=TrainingJobs(
+            SqliteJobStore(SqliteDatabase(data_dir / "jobs.sqlite3")),
+            SubprocessJobRunner(data_dir, env={}),
+        ),
         ledger=FirestoreEventLedger(firestore),
     )
     return Stack(gcs_emulator, build_container(settings, adapters), adapters.ledger)

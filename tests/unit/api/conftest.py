@@ -14,7 +14,7 @@ from app.adapters.local.sqlite import SqliteDatabase
 from app.api.main import create_app
 from app.bootstrap import Adapters, build_container
 from app.settings import load_settings
-from tests.unit.fakes import FakeJobLauncher, FakeModelSource
+from tests.unit.fakes import FakeModelSource, FakeTrainingJobs
 
 
 def make_app(tmp_path: Path, **settings: object):
@@ -27,7 +27,7 @@ def make_app(tmp_path: Path, **settings: object):
     )
     db = SqliteDatabase(tmp_path / "db.sqlite3")
     source = FakeModelSource({"champion": "1"})
-    jobs = FakeJobLauncher()
+    jobs = FakeTrainingJobs()
     adapters = Adapters(
         objects=LocalObjectStore(tmp_path / "objects"),
         records=SqliteDocumentRecords(db),

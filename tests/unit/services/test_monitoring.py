@@ -14,7 +14,7 @@ from app.services.model_holder import ModelHolder
 from app.services.monitoring import MonitoringService
 from app.services.predictions import PredictionService
 from app.services.retraining import RetrainingPolicy, RetrainingService
-from tests.unit.fakes import FakeJobLauncher, FakeModelSource
+from tests.unit.fakes import FakeModelSource, FakeTrainingJobs
 
 ALICE = Principal("alice")
 
@@ -30,7 +30,7 @@ class World:
             models=self.holder,
             **monitoring,  # type: ignore[arg-type]
         )
-        self.jobs = FakeJobLauncher()
+        self.jobs = FakeTrainingJobs()
         self.retraining = RetrainingService(
             self.monitoring, self.jobs, RetrainingPolicy(cooldown_seconds=3600)
         )

@@ -21,7 +21,7 @@ from app.domain.documents import (
 from app.services.uploads import DeliveryInProgressError, UploadWorker
 from app.settings import load_settings
 from tests.unit.api.test_hostile_uploads import text_png_bytes
-from tests.unit.fakes import FakeEventLedger, FakeJobLauncher, FakeModelSource
+from tests.unit.fakes import FakeEventLedger, FakeModelSource, FakeTrainingJobs
 
 
 def worker_of(container, ledger: FakeEventLedger) -> UploadWorker:
@@ -40,7 +40,7 @@ def world(tmp_path: Path):
         feedback=SqliteFeedbackStore(db),
         models=source,
         registry=source,
-        jobs=FakeJobLauncher(),
+        jobs=FakeTrainingJobs(),
     )
     settings = load_settings(data_dir=tmp_path, model_poll_seconds=0)
     container = build_container(settings, adapters)

@@ -1,4 +1,5 @@
-"""What every cloud's job launcher judges from a run's status and log (job_reports.py)."""
+"""What the training-job flow judges from a run's status and log (training_jobs.py), and
+how runners read a log (domain/job_reports.py)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import json
 
 import pytest
 
-from app.adapters.job_reports import (
+from app.domain.job_reports import log_lines
+from app.domain.jobs import JobStatus
+from app.services.training_jobs import (
     LOG_TAIL_LINES,
     judge,
     judge_forgotten,
-    log_lines,
     split_report,
     tail,
 )
-from app.domain.jobs import JobStatus
 
 REPORT = {"version": "5", "promoted": True, "heldout_accuracy": 0.93}
 
