@@ -1,7 +1,8 @@
-"""The served app for the fuzz session, and the tally a run reports.
+"""The served app the fuzzer attacks, and the tally a run reports.
 
-The tally counts per role, so a run says how much each caller tried and the
-session can refuse to pass on nothing (``test_every_role_was_fuzzed``).
+The tally counts per role and operation, so a run says how much each caller
+tried and refuses to pass on nothing
+(``test_every_role_fuzzed_every_operation_and_crossed_real_ids``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,25 @@ from tests.fuzz.served import ROLES, STARTED, Served, serve
 
 TALLY: Counter[str] = Counter()
 OPERATIONS: set[str] = set()
+# "role:operation" of every fuzz item that ran, whether or not it generated a case.
+ITEMS: set[str] = set()
 
 
-@pytest.fixture(scope="session")
+# Module scope: the one module that fuzzes stops the app (OCR workers, model) when it ends,
+# not at the end of a whole `make test` session.
+@pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve(tmp_path_factory.mktemp("mlops-fuzz"), STARTED) as served:
         yield served
+
+
+@pytest.fixture
+def fuzz_item(request: pytest.FixtureRequest, role: str) -> str:
+    """Records the item before Hypothesis runs, so an item with no cases is noticed."""
+    label = request.node.operation_label
+    OPERATIONS.add(label)
+    ITEMS.add(f"{role}:{label}")
+    return f"{role}:{label}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.api.main import create_app
-from tests.fuzz.conftest import OPERATIONS, TALLY
+from tests.fuzz.conftest import ITEMS, TALLY
 from tests.fuzz.served import OWNER, ROLES, STARTED, Served, fuzz_settings
 
 EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "25"))
@@ -72,12 +72,12 @@ def flatmap_path_parameters(context: Any, path_parameters: dict[str, Any] | None
     suppress_health_check=list(HealthCheck),
     derandomize=os.environ.get("MLOPS_FUZZ_RANDOM") != "1",
 )
-def test_the_api_holds_its_schema_and_never_errors(case, role: str, served: Served) -> None:
+def test_the_api_holds_its_schema_and_never_errors(
+    case, role: str, served: Served, fuzz_item: str
+) -> None:
     label = case.operation.label
-    TALLY[f"items:{role}:{label}"] = 1
     TALLY[f"cases:{role}"] += 1
-    TALLY[f"cases:{role}:{label}"] += 1
-    OPERATIONS.add(label)
+    TALLY[f"cases:{fuzz_item}"] += 1
     excluded = []
     if case.operation.path == "/v1/documents" and case.method == "POST":
         # Which bytes make an image is not expressible in OpenAPI: a schema-valid
@@ -116,14 +116,20 @@ def _holds_role(case: Any, role: str, response: Any, served: Served) -> None:
 
 def test_every_role_fuzzed_every_operation_and_crossed_real_ids() -> None:
     """A run that generated nothing, or never used a real id, must not pass."""
-    started = {key.split(":", 1)[1] for key in TALLY if key.startswith("items:")}
-    if not started:
+    if not ITEMS:
         pytest.skip("the fuzz test was not selected")
-    empty = sorted(key for key in started if not TALLY[f"cases:{key}"])
+    empty = sorted(item for item in ITEMS if not TALLY[f"cases:{item}"])
     assert not empty, f"no cases generated for: {empty}"
+    refusable = [
+        item
+        for item in ITEMS
+        if not item.startswith("admin:") and item.split(" ", 1)[1].startswith(ADMIN_ROUTES)
+    ]
+    if refusable:
+        assert TALLY["admin_refused"], "no non-admin case was refused an admin route"
     for label in CROSS_USER_OPERATIONS:
-        if f"other:{label}" in started:
-            assert TALLY[f"cross_user_404:{label}"], f"other never tried {OWNER}'s id on {label}"
-    if any(f"{OWNER}:{label}" in started for label in CROSS_USER_OPERATIONS):
+        if f"other:{label}" in ITEMS:
+            assert TALLY[f"cross_user_404:{label}"], f"other never got 404 on {OWNER}'s id: {label}"
+    if any(f"{OWNER}:{label}" in ITEMS for label in CROSS_USER_OPERATIONS):
         reached = sum(TALLY[f"owner_reached:{label}"] for label in CROSS_USER_OPERATIONS)
         assert reached, f"{OWNER} never reached its own document or prediction"
