@@ -28,6 +28,8 @@ from app.api.main import create_app
 from tests.fuzz.conftest import ITEMS, TALLY
 from tests.fuzz.served import OWNER, ROLES, STARTED, Served, fuzz_settings
 
+pytestmark = pytest.mark.slow  # fits and registers a model, OCRs a document
+
 EXAMPLES = int(os.environ.get("MLOPS_FUZZ_EXAMPLES", "25"))
 
 # The document only: this app is never started, the served one answers the cases.
