@@ -58,7 +58,8 @@ check-ops: install
 	@scripts/install-promtool.sh
 	$(PY) ops/check.py
 
-# A long schemathesis run (random seed): FUZZ_EXAMPLES generated requests per operation.
+# A long schemathesis run (random seed): FUZZ_EXAMPLES generated requests per operation and
+# caller (admin, user, other), against a real model; it prints the cases per caller.
 FUZZ_EXAMPLES ?= 150
 fuzz: install
 	MLOPS_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MLOPS_FUZZ_RANDOM=1 $(PY) -m pytest tests/fuzz -q
