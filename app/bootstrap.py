@@ -49,6 +49,9 @@ class Adapters:
     # Storage-event deliveries handled, for the OCR functions; none in local mode, where
     # the app dispatches each upload in-process exactly once.
     ledger: EventLedger | None = None
+    # A cheap read of the records store for /health (the local database); none in the
+    # cloud, where the platform watches the managed store.
+    storage_check: Callable[[], object] | None = None
 
 
 @dataclass
@@ -123,6 +126,7 @@ def _local_adapters(settings: Settings) -> Adapters:
         jobs=jobs,
         openers=[jobs.recover, retention.start],
         closers=[runner.shutdown, retention.stop],
+        storage_check=db.check,
     )
 
 
@@ -328,7 +332,7 @@ def build_container(settings: Settings, adapters: Adapters | None = None) -> Con
             upload_url_expiry_seconds=settings.upload_url_expiry_seconds,
         ),
         storage=StorageHealth(
-            adapters.records,
+            adapters.storage_check,
             waiting=(lambda: dispatcher.waiting_on_storage) if dispatcher is not None else None,
         ),
         dispatcher=dispatcher,

@@ -193,17 +193,17 @@ class MlflowModelSource:
                 registered = self.client.get_registered_model(self.model_name)
                 for alias, version in (registered.aliases or {}).items():
                     aliases.setdefault(str(version), []).append(alias)
-        return [
-            ModelVersionInfo(
-                version=str(v.version),
-                aliases=tuple(sorted(aliases.get(str(v.version), ()))),
-                run_id=v.run_id or "",
-                created_at=datetime.fromtimestamp(v.creation_timestamp / 1000, UTC),
-                metrics=self._run_metrics(v.run_id),
-                tags=dict(v.tags or {}),
-            )
-            for v in versions
-        ]
+            return [
+                ModelVersionInfo(
+                    version=str(v.version),
+                    aliases=tuple(sorted(aliases.get(str(v.version), ()))),
+                    run_id=v.run_id or "",
+                    created_at=datetime.fromtimestamp(v.creation_timestamp / 1000, UTC),
+                    metrics=self._run_metrics(v.run_id),
+                    tags=dict(v.tags or {}),
+                )
+                for v in versions
+            ]
 
     def _run_metrics(self, run_id: str | None) -> dict[str, float]:
         from mlflow.exceptions import MlflowException

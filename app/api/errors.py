@@ -10,7 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.domain.documents import DocumentNotFoundError, StorageUnavailableError
+from app.domain.documents import (
+    DocumentNotFoundError,
+    StorageDamagedError,
+    StorageUnavailableError,
+)
 from app.domain.jobs import JobAlreadyRunningError, JobNotFoundError
 from app.domain.models import ModelLoadError, ModelNotFoundError, RegistryUnavailableError
 from app.domain.predictions import PredictionNotFoundError, UnknownLabelError
@@ -131,6 +135,16 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         response.headers["Retry-After"] = "30"
         return response
+
+    @app.exception_handler(StorageDamagedError)
+    async def storage_damaged(_: Request, exc: StorageDamagedError) -> JSONResponse:
+        # Not a passing fault: retrying will not help until an operator mends the store.
+        log.error("records store damaged: %s", exc)
+        return error_response(
+            503,
+            "The records store is damaged; the operator has the details in the log.",
+            "storage_damaged",
+        )
 
     @app.exception_handler(StorageUnavailableError)
     async def storage_unavailable(_: Request, exc: StorageUnavailableError) -> JSONResponse:

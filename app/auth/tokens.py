@@ -173,11 +173,13 @@ class TokenVerifier:
     def _is_admin(self, claims: Mapping[str, Any]) -> bool:
         for name in self.policy.group_claims:
             value = claims.get(name)
-            if value is None:
-                continue
             if isinstance(value, str):
                 value = value.replace(",", " ").split()
-            if self.policy.admin_group in _strings({name: value}, name):
+            # Only strings name groups; a claim of another shape (some issuers put maps
+            # or numbers under `roles`) grants nothing and refuses nothing.
+            if isinstance(value, list) and self.policy.admin_group in (
+                v for v in value if isinstance(v, str)
+            ):
                 return True
         return False
 

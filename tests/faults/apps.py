@@ -68,6 +68,7 @@ def fault_app(
         models=source,
         registry=registry or source,  # type: ignore[arg-type]
         jobs=FakeTrainingJobs(),
+        storage_check=db.check,
     )
     container = build_container(settings, adapters)
     reader = SteeredReader()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 
@@ -96,3 +97,25 @@ def test_damaged_databases_at_start_are_one_line_naming_the_file(tmp_path, outco
         assert "\n" not in line and "Traceback" not in line, line
         assert words in line and name in line and "backup" in line, line
     outcome("damaged database at start", "exit 2, one line naming the file and the fix")
+
+
+def test_damage_deep_in_the_records_database_is_found_at_start(tmp_path, outcome):
+    """A file whose first pages are sound and later ones are not: found by the check at
+    open, not by the first request that reads those pages."""
+    from app.adapters.local.records import SqliteDocumentRecords
+    from tests.ports.samples import new
+
+    records = SqliteDocumentRecords(tmp_path / "records.sqlite3")
+    for i in range(400):
+        records.create(new(f"d{i}"))
+    path = tmp_path / "records.sqlite3"
+    with sqlite3.connect(path) as conn:  # every page into the file itself
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with path.open("r+b") as fh:
+        fh.seek(4096 * 4)
+        fh.write(b"\xff" * (path.stat().st_size - 4096 * 4))
+    result = _serve(tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    line = result.stderr.strip()
+    assert "\n" not in line and "records.sqlite3 is damaged" in line, line
+    outcome("damage deep in the records database", "found at start: exit 2, one line")

@@ -169,17 +169,29 @@ class SqliteDocumentRecords:
             rows = conn.execute(query, (*args, limit)).fetchall()
         return [_to_record(row) for row in rows]
 
-    def forget_finished(self, *, before: datetime) -> Sequence[str]:
-        """Delete the ``done`` and ``failed`` records last changed before ``before``
-        (retention); return their object keys, whose bytes go with them."""
+    def finished_before(self, before: datetime, *, limit: int) -> Sequence[tuple[str, str]]:
+        """Up to ``limit`` ``done`` or ``failed`` records last changed before ``before``
+        (retention), as (id, object key), oldest first."""
         finished = (DocumentStatus.DONE.value, DocumentStatus.FAILED.value)
-        where = "status IN (?, ?) AND updated_at < ?"
-        values = (*finished, before.isoformat())
-        with self.db.connect() as conn:  # one transaction: what is read is what goes
-            rows = conn.execute(f"SELECT object_key FROM documents WHERE {where}", values)
-            keys = [row["object_key"] for row in rows.fetchall()]
-            conn.execute(f"DELETE FROM documents WHERE {where}", values)
-        return keys
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                "SELECT id, object_key FROM documents WHERE status IN (?, ?) AND updated_at < ?"
+                " ORDER BY updated_at LIMIT ?",
+                (*finished, before.isoformat(), limit),
+            ).fetchall()
+        return [(row["id"], row["object_key"]) for row in rows]
+
+    def forget(self, document_ids: Sequence[str]) -> int:
+        """Delete these records if they are still finished; how many went."""
+        if not document_ids:
+            return 0
+        finished = (DocumentStatus.DONE.value, DocumentStatus.FAILED.value)
+        with self.db.connect() as conn:
+            cursor = conn.executemany(
+                "DELETE FROM documents WHERE id = ? AND status IN (?, ?)",
+                [(document_id, *finished) for document_id in document_ids],
+            )
+        return cursor.rowcount
 
     def requeue_stuck(self, *, older_than_seconds: float) -> int:
         return self._back_to_pending("claimed_at <= ?", (time.time() - older_than_seconds,))
@@ -209,11 +221,13 @@ class SqliteFeedbackStore:
                 ],
             )
 
-    def forget_predictions(self, *, before: datetime) -> int:
-        """Delete the predictions served before ``before`` (retention); how many went."""
+    def forget_predictions(self, *, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` predictions served before ``before`` (retention)."""
         with self.db.connect() as conn:
             cursor = conn.execute(
-                "DELETE FROM predictions WHERE created_at < ?", (before.isoformat(),)
+                "DELETE FROM predictions WHERE rowid IN"
+                " (SELECT rowid FROM predictions WHERE created_at < ? LIMIT ?)",
+                (before.isoformat(), limit),
             )
         return cursor.rowcount
 

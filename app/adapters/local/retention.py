@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from app.adapters.local.objects import LocalObjectStore
 from app.adapters.local.records import SqliteDocumentRecords, SqliteFeedbackStore
-from app.domain.documents import StorageUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -32,29 +31,49 @@ class RetentionSweep:
         *,
         days: int,
         interval: float = 3600,
+        batch: int = 500,
     ) -> None:
         self.records = records
         self.feedback = feedback
         self.objects = objects
         self.days = days
         self.interval = interval
+        self.batch = batch
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def sweep(self, now: datetime | None = None) -> tuple[int, int]:
+        """Delete what is past retention, in batches (a first sweep after an upgrade may
+        find years); return (documents, predictions) deleted."""
         cutoff = (now or datetime.now(UTC)) - timedelta(days=self.days)
-        keys = self.records.forget_finished(before=cutoff)
-        for key in keys:
-            self.objects.delete(key)
-        predictions = self.feedback.forget_predictions(before=cutoff)
-        if keys or predictions:
+        documents = predictions = 0
+        while True:
+            expired = self.records.finished_before(cutoff, limit=self.batch)
+            gone = []
+            for document_id, key in expired:
+                # The file first: a sweep stopped between the two finds the record again.
+                try:
+                    self.objects.delete(key)
+                except OSError as exc:
+                    log.warning("retention: %s stays for now: %s", key, exc)
+                    continue
+                gone.append(document_id)
+            documents += self.records.forget(gone)
+            if len(expired) < self.batch or not gone:
+                break
+        while True:
+            deleted = self.feedback.forget_predictions(before=cutoff, limit=self.batch)
+            predictions += deleted
+            if deleted < self.batch:
+                break
+        if documents or predictions:
             log.info(
                 "retention (%d days): deleted %d finished document(s) and %d prediction(s)",
                 self.days,
-                len(keys),
+                documents,
                 predictions,
             )
-        return len(keys), predictions
+        return documents, predictions
 
     def start(self) -> None:
         if self._thread is None:
@@ -72,6 +91,6 @@ class RetentionSweep:
         while not self._stop.is_set():
             try:
                 self.sweep()
-            except StorageUnavailableError as exc:  # tried again at the next turn
+            except Exception as exc:  # a bad turn must not end the sweeps: the next one retries
                 log.warning("retention sweep skipped: %s", exc)
             self._stop.wait(self.interval)

@@ -76,12 +76,19 @@ class SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         try:
-            self._connection().executescript(_SCHEMA)
+            conn = self._connection()
+            conn.executescript(_SCHEMA)
+            # Damage deep in the file shows only when those pages are read: look at
+            # every page once now (linear, a second for a few hundred MB), so a damaged
+            # database stops the start with its name rather than failing requests later.
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise self._fault(exc) from None
+        if verdict != "ok":
+            raise self._fault(sqlite3.DatabaseError(f"database disk image is malformed: {verdict}"))
         # The file this process writes to: if it is unlinked or replaced, every later
         # write would go to a file nobody will ever open again.
-        self._identity = _identity(path)
+        self._identity = self._current_identity()
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -96,20 +103,36 @@ class SqliteDatabase:
         return conn
 
     def check(self) -> None:
-        """Raise :class:`StorageDamagedError` if the file is no longer the one opened,
-        :class:`StorageUnavailableError` if it cannot be read now (what /health asks)."""
-        with self.connect() as conn:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        """Raise :class:`StorageDamagedError` if the file is no longer the one opened or
+        cannot be read, :class:`StorageUnavailableError` if it cannot be read now. A plain
+        read: in WAL mode it waits for no writer (what /health asks)."""
+        self._check_identity()
+        try:
+            self._connection().execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise self._fault(exc) from exc
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A transaction: ``BEGIN IMMEDIATE`` so read-then-write steps are atomic."""
-        if _identity(self.path) != self._identity:
+    def _current_identity(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageUnavailableError(str(self.path), exc.strerror or str(exc)) from exc
+        return stat.st_dev, stat.st_ino
+
+    def _check_identity(self) -> None:
+        if self._current_identity() != self._identity:
             raise StorageDamagedError(
                 f"The records database {self.path} was deleted or replaced while the app"
                 " ran; nothing more is written to it. Restore it from a backup (or move the"
                 " new file aside) and restart the app."
             )
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A transaction: ``BEGIN IMMEDIATE`` so read-then-write steps are atomic."""
+        self._check_identity()
         try:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
@@ -134,14 +157,6 @@ class SqliteDatabase:
         return StorageUnavailableError(str(self.path), str(exc))
 
 
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return stat.st_dev, stat.st_ino
-
-
 def _is_storage_fault(exc: BaseException) -> bool:
     """Faults of the storage, not of the statement: a constraint or a programming error
     (IntegrityError, ProgrammingError) passes through as it is."""
@@ -152,6 +167,10 @@ def _is_storage_fault(exc: BaseException) -> bool:
 
 def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
-    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
-        type(exc) is sqlite3.DatabaseError and "not a database" in str(exc)
+    primary = code & 0xFF if isinstance(code, int) else None  # extended codes: CORRUPT_INDEX...
+    text = str(exc)
+    return (
+        primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+        or "not a database" in text
+        or "malformed" in text
     )

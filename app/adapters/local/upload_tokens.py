@@ -100,7 +100,7 @@ class UploadSigner:
         try:
             body = json.loads(_unb64(payload))
             grant = UploadGrant(str(body["k"]), str(body["t"]), int(body["m"]), float(body["e"]))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise InvalidUploadTokenError("it cannot be read") from exc
         # Checked even under a valid signature: a key that leaked, or a signer bug, must
         # not turn into a write outside the uploads or a grant that never expires.

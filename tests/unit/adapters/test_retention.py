@@ -35,7 +35,7 @@ def test_the_sweep_forgets_what_is_past_retention_and_keeps_the_rest(tmp_path):
     records.fail("failed", reason="unreadable")
     store.record_predictions([prediction("p1")])
     store.add(feedback("f1", "p1", "invoice"))
-    sweep = RetentionSweep(records, store, objects, days=30)
+    sweep = RetentionSweep(records, store, objects, days=30, batch=1)  # batches of one
 
     assert sweep.sweep(datetime.now(UTC) + timedelta(days=29)) == (0, 0)
     assert sweep.sweep(datetime.now(UTC) + timedelta(days=31)) == (2, 1)
@@ -52,11 +52,35 @@ def test_the_sweep_forgets_what_is_past_retention_and_keeps_the_rest(tmp_path):
 
 
 def test_the_local_server_sweeps_on_start(tmp_path):
+    """Wired by bootstrap: the serving process deletes what is past MLOPS_RETENTION_DAYS."""
+    import time
+
     from app.bootstrap import build_container
     from app.settings import load_settings
 
     settings = load_settings(data_dir=tmp_path, retention_days=7)
     container = build_container(settings)
-    sweeps = [o for o in container.adapters.openers if getattr(o, "__self__", None)]
-    assert any(isinstance(o.__self__, RetentionSweep) for o in sweeps)
-    assert next(o.__self__ for o in sweeps if isinstance(o.__self__, RetentionSweep)).days == 7
+    records = container.adapters.records
+    records.create(new("old"))
+    records.complete("old", text="Ticket", language="fr", prediction=PREDICTED)
+    records.create(new("recent"))
+    records.complete("recent", text="Ticket", language="fr", prediction=PREDICTED)
+    eight_days_ago = (datetime.now(UTC) - timedelta(days=8)).isoformat()
+    with records.db.connect() as conn:  # finished eight days ago
+        conn.execute("UPDATE documents SET updated_at = ? WHERE id = 'old'", (eight_days_ago,))
+    for open_ in container.adapters.openers:
+        open_()
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                records.get("old")
+            except DocumentNotFoundError:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the sweep did not delete the record past retention")
+        assert records.get("recent").status.value == "done"
+    finally:
+        for close in container.adapters.closers:
+            close()

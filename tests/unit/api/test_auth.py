@@ -245,9 +245,6 @@ def test_liveness_answers_without_a_model_or_a_token(tmp_path):
         {"token_use": {"k": 1}},
         {"sub": {"nested": "dict"}},
         {"sub": 42},
-        {"cognito:groups": {"admin": True}},
-        {"cognito:groups": [["admin"]]},
-        {"roles": 7},
     ],
     ids=repr,
 )
@@ -257,3 +254,21 @@ def test_a_signed_token_with_claims_of_unexpected_types_is_401(client, claims):
     answer = call(client, token(**claims))
     assert answer.status_code == 401, answer.text
     assert answer.json()["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"cognito:groups": {"admin": True}},
+        {"cognito:groups": [["admin"]]},
+        {"cognito:groups": [{"name": "admin"}, 7, None]},
+        {"roles": 7},
+    ],
+    ids=repr,
+)
+def test_group_claims_of_another_shape_grant_nothing_and_refuse_nothing(client, claims):
+    """Some issuers put maps or numbers under ``roles``: such a claim makes no admin,
+    and the user still gets in."""
+    assert call(client, token(**claims)).status_code == 200
+    admin_only = client.get("/v1/models", headers={"Authorization": f"Bearer {token(**claims)}"})
+    assert admin_only.status_code == 403

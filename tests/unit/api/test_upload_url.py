@@ -138,6 +138,7 @@ def _resigned(client, **fields):
         {"expires_at": float("nan")},
         {"expires_at": float("inf")},
         {"max_bytes": -1},
+        {"max_bytes": float("inf")},
     ],
     ids=repr,
 )
