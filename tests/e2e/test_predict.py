@@ -20,6 +20,7 @@ def test_health_names_the_loaded_model(client, trained):
     assert body == {
         "status": "ok",
         "model": {"name": "document-classifier", "version": trained.report.version},
+        "storage": "ok",
     }
 
 
