@@ -25,7 +25,7 @@ from app.auth.dev import mint
 from app.bootstrap import build_adapters, build_container
 from app.settings import Settings, load_settings
 from tests.fuzz.model import register_small_champion
-from tests.unit.fakes import FakeJobLauncher
+from tests.unit.fakes import FakeTrainingJobs
 from tests.unit.ocr.samples import encode, render_text
 
 ROLES = ("admin", "user", "other")
@@ -80,7 +80,7 @@ def serve(data_dir: Path, started: StartedApp) -> Iterator[Served]:
     settings = fuzz_settings(data_dir)
     register_small_champion(settings)
     adapters = build_adapters(settings)
-    adapters.jobs, adapters.openers, adapters.closers = FakeJobLauncher(), [], []
+    adapters.jobs, adapters.openers, adapters.closers = FakeTrainingJobs(), [], []
     app = create_app(settings, build_container(settings, adapters))
     tokens = {
         role: mint(settings.dev_auth_dir, f"fuzz-{role}", admin=role == "admin", minutes=24 * 60)
