@@ -69,7 +69,9 @@ def test_a_locked_records_database_is_503_while_locked_and_nothing_is_lost(tmp_p
     with TestClient(app) as client:
         first = upload(client).json()["id"]
         wait_until(lambda: status(client, first) == "done", 30, "the first document")
-        holder = sqlite3.connect(tmp_path / "records.sqlite3", isolation_level=None)
+        holder = sqlite3.connect(
+            tmp_path / "records.sqlite3", isolation_level=None, check_same_thread=False
+        )
         holder.execute("BEGIN EXCLUSIVE")
         release = threading.Timer(3 if LONG else 1.5, holder.execute, args=("ROLLBACK",))
         release.start()
