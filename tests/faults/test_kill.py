@@ -56,7 +56,7 @@ def test_a_kill_during_processing_loses_no_document(trained, tmp_path, outcome, 
     assert body["prediction"]["label"] == "invoice", body
     assert [r.id for r in _records(tmp_path)] == [doc]
     if run == 0:
-        outcome(f"kill -9 after step '{step}'", "done after restart; processed once, none lost")
+        outcome(f"kill -9 after step '{step}'", "done after restart; one record, none lost")
 
 
 def test_a_kill_before_the_bytes_are_stored_leaves_a_readable_status(trained, tmp_path, outcome):
